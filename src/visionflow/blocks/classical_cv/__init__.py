@@ -1,0 +1,1 @@
+"""classical cv blocks."""

@@ -1,0 +1,142 @@
+"""The ``visionflow`` command line: run, validate, blocks.
+
+Exit codes: 0 success, 1 a runtime failure (a step, an input, a model), 2 an invalid definition
+or a usage error.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from visionflow.errors import CompileError, SpecError, VisionflowError
+
+app = typer.Typer(
+    name="visionflow",
+    help="Run computer-vision workflows locally, on your own models.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+EXIT_RUNTIME = 1
+EXIT_INVALID = 2
+
+
+def _console(stderr: bool = False) -> Any:
+    from rich.console import Console
+
+    return Console(stderr=stderr, highlight=False, soft_wrap=True)
+
+
+def _fail(error: VisionflowError) -> typer.Exit:
+    console = _console(stderr=True)
+    invalid = isinstance(error, (SpecError, CompileError))
+    title = "invalid workflow" if invalid else "run failed"
+    details = error.details or []
+    if len(details) > 1:
+        console.print(f"[bold red]{title}[/]: {len(details)} problems")
+        for detail in details:
+            console.print(f"  [cyan]{detail.loc or '-'}[/]: {detail.message} [dim]({detail.code})[/]")
+    else:
+        where = f"[cyan]{error.loc}[/]: " if error.loc else ""
+        console.print(f"[bold red]{title}[/]: {where}{error.message} [dim]({error.code})[/]")
+    return typer.Exit(EXIT_INVALID if invalid else EXIT_RUNTIME)
+
+
+@app.command()
+def run(
+    workflow: Annotated[Path, typer.Argument(help="Workflow definition (JSON file)")],
+    image: Annotated[
+        list[str] | None,
+        typer.Option("--image", "-i", help="Image file; NAME=PATH for a named input. Repeat for a batch."),
+    ] = None,
+    param: Annotated[
+        list[str] | None,
+        typer.Option("--param", "-p", help="Parameter NAME=VALUE (VALUE parsed as JSON when it can be)."),
+    ] = None,
+    output_dir: Annotated[
+        Path | None,
+        typer.Option("--output-dir", "-o", help="Also write result.json and image outputs here."),
+    ] = None,
+    max_concurrent_steps: Annotated[int, typer.Option(help="Steps allowed to run at once.")] = 4,
+    profile: Annotated[
+        bool, typer.Option(help="Write a Chrome trace (trace.json) into --output-dir.")
+    ] = False,
+) -> None:
+    """Run WORKFLOW on images and print the serialized result as JSON."""
+    from visionflow.cli._run import run_command
+
+    try:
+        run_command(workflow, image or [], param or [], output_dir, max_concurrent_steps, profile)
+    except VisionflowError as error:
+        raise _fail(error) from None
+    except _UsageError as error:
+        _console(stderr=True).print(f"[bold red]usage error[/]: {error}")
+        raise typer.Exit(EXIT_INVALID) from None
+
+
+@app.command()
+def validate(
+    workflow: Annotated[Path, typer.Argument(help="Workflow definition (JSON file)")],
+) -> None:
+    """Check WORKFLOW and print every problem with its location (exit 2 when invalid)."""
+    from visionflow.compiler import compile_workflow
+    from visionflow.engine import read_definition
+
+    try:
+        plan = compile_workflow(read_definition(workflow))
+    except VisionflowError as error:
+        raise _fail(error) from None
+    interface = plan.describe_interface()
+    console = _console()
+    console.print(f"[bold green]valid[/]: {workflow} ({len(plan.steps)} steps)")
+    for section in ("inputs", "outputs"):
+        for name, kinds in interface[section].items():
+            console.print(f"  {section[:-1]} [cyan]{name}[/]: {', '.join(kinds)}")
+
+
+@app.command()
+def blocks(
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable description.")] = False,
+) -> None:
+    """List the installed blocks."""
+    from visionflow.blocks.registry import default_registry, describe_blocks
+
+    if as_json:
+        import orjson
+
+        sys.stdout.write(orjson.dumps(describe_blocks(), option=orjson.OPT_INDENT_2).decode())
+        sys.stdout.write("\n")
+        return
+    from rich.table import Table
+
+    table = Table(title=None, show_lines=False)
+    table.add_column("identifier", style="cyan", no_wrap=True)
+    table.add_column("aliases")
+    table.add_column("name")
+    table.add_column("outputs")
+    for entry in default_registry.entries():
+        manifest = entry.manifest
+        table.add_row(
+            entry.identifier,
+            ", ".join(entry.aliases),
+            manifest.block_info.name,
+            ", ".join(o.name for o in manifest.outputs) or "-",
+        )
+    _console().print(table)
+
+
+class _UsageError(Exception):
+    """A command-line argument that cannot be used."""
+
+
+def main() -> None:
+    """Entry point of the ``visionflow`` script."""
+    app()
+
+
+__all__ = ["app", "main"]

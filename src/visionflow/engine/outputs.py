@@ -1,0 +1,79 @@
+"""Assemble a run's outputs: one dict per top-level element, nested lists for deeper levels."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection
+from typing import Any
+
+from visionflow.compiler.plan import OutputNode, Plan
+from visionflow.engine.state import Index, RunState
+from visionflow.spec.document import CoordinatesSystem
+
+
+def assemble_outputs(
+    plan: Plan,
+    state: RunState,
+    *,
+    serialize: bool = False,
+    excluded_fields: Collection[str] | None = None,
+) -> list[dict[str, Any]]:
+    outputs = [o for o in plan.outputs if not excluded_fields or o.name not in excluded_fields]
+    finish = _finisher(serialize)
+    scalar = {o.name: finish(o, state.value(o.selector, None)) for o in outputs if o.dimensionality == 0}
+    batch = [o for o in outputs if o.dimensionality > 0]
+    if not batch:
+        return [scalar] if scalar else []
+    results = []
+    for top in state.domain(batch[0].lineage[:1]):
+        row = dict(scalar)
+        for output in batch:
+            row[output.name] = _nested(output, state, top, finish)
+        results.append(row)
+    # keep the declared order of outputs in every dict
+    order = [o.name for o in outputs]
+    return [{name: row[name] for name in order} for row in results]
+
+
+def _nested(
+    output: OutputNode,
+    state: RunState,
+    index: Index,
+    finish: Callable[[OutputNode, Any], Any],
+) -> Any:
+    if len(index) == output.dimensionality:
+        return finish(output, state.value(output.selector, index))
+    lineage = output.lineage[: len(index) + 1]
+    return [_nested(output, state, child, finish) for child in state.children(lineage, index)]
+
+
+def _finisher(serialize: bool) -> Callable[[OutputNode, Any], Any]:
+    from visionflow.data.serializers import serialize_value
+
+    def finish(output: OutputNode, value: Any) -> Any:
+        if value is None:
+            return None
+        if output.coordinates_system is CoordinatesSystem.PARENT:
+            value = _to_root(value)
+        if serialize:
+            if output.selector.is_wildcard and isinstance(value, dict):
+                return {k: serialize_value(v) for k, v in value.items()}
+            return serialize_value(value, output.kinds)
+        return value
+
+    return finish
+
+
+def _to_root(value: Any) -> Any:
+    if isinstance(value, dict):
+        if any(_is_detections(v) for v in value.values()):
+            return {k: _to_root(v) for k, v in value.items()}
+        return value
+    if _is_detections(value):
+        from visionflow.data.detections import detections_to_root_coordinates
+
+        return detections_to_root_coordinates(value)
+    return value
+
+
+def _is_detections(value: Any) -> bool:
+    return type(value).__name__ == "Detections" and hasattr(value, "xyxy")

@@ -1,0 +1,156 @@
+"""The values of one run: inputs, step outputs by index, lineage domains and flow-control masks."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from visionflow.compiler.plan import INPUT_LINEAGE, Binding, Plan, StepNode
+from visionflow.engine.inputs import AssembledInputs
+from visionflow.spec.selectors import Selector
+
+Index = tuple[int, ...]
+
+#: marks a value that does not exist (a masked element, a step that did not run)
+MISSING: Any = None
+
+
+class RunState:
+    """Everything a run has computed so far. Steps write only their own keys."""
+
+    __slots__ = (
+        "_children",
+        "batch_outputs",
+        "batch_size",
+        "domains",
+        "input_batches",
+        "input_scalars",
+        "masks",
+        "plan",
+        "scalar_outputs",
+    )
+
+    def __init__(self, plan: Plan, inputs: AssembledInputs) -> None:
+        self.plan = plan
+        self.batch_size = inputs.batch_size
+        self.input_scalars = inputs.scalars
+        self.input_batches = inputs.batches
+        self.domains: dict[tuple[str, ...], list[Index]] = dict(inputs.domains)
+        self.domains[(INPUT_LINEAGE,)] = [(i,) for i in range(inputs.batch_size)]
+        #: step -> outputs dict (None: the step did not run)
+        self.scalar_outputs: dict[str, dict[str, Any] | None] = {}
+        #: step -> {index: outputs dict}
+        self.batch_outputs: dict[str, dict[Index, dict[str, Any]]] = {}
+        #: (flow-control step, target step) -> allowed indices, or a bool for scalar steps
+        self.masks: dict[tuple[str, str], set[Index] | bool] = {}
+        self._children: dict[tuple[str, ...], dict[Index, list[Index]]] = {}
+
+    # -- domains ----------------------------------------------------------------------------
+    def domain(self, lineage: tuple[str, ...]) -> list[Index]:
+        return self.domains.get(lineage, [])
+
+    def register_domain(self, lineage: tuple[str, ...], indices: list[Index]) -> None:
+        self.domains[lineage] = indices
+
+    def children(self, lineage: tuple[str, ...], parent: Index) -> list[Index]:
+        """Indices of ``lineage`` (one level below ``parent``) whose prefix is ``parent``."""
+        grouped = self._children.get(lineage)
+        if grouped is None:
+            grouped = {}
+            for index in self.domain(lineage):
+                grouped.setdefault(index[:-1], []).append(index)
+            self._children[lineage] = grouped
+        return grouped.get(parent, [])
+
+    # -- values -----------------------------------------------------------------------------
+    def value(self, selector: Selector, index: Index | None) -> Any:
+        """The value a selector has for one element (``index`` None for scalar steps)."""
+        if selector.is_input:
+            node = self.plan.inputs[selector.name]
+            if not node.is_batch:
+                return self.input_scalars.get(selector.name)
+            if index is None:
+                return MISSING
+            return self.input_batches[selector.name].get(index[: node.dimensionality])
+        step = self.plan.steps_by_name[selector.name]
+        if step.output_dimensionality == 0:
+            outputs = self.scalar_outputs.get(selector.name)
+        elif index is None:
+            return MISSING
+        else:
+            outputs = self.batch_outputs.get(selector.name, {}).get(
+                index[: step.output_dimensionality]
+            )
+        if outputs is None:
+            return MISSING
+        if selector.is_wildcard:
+            return outputs
+        return outputs.get(selector.output)  # type: ignore[arg-type]
+
+    def is_batch_source(self, selector: Selector) -> bool:
+        if selector.is_input:
+            return self.plan.inputs[selector.name].is_batch
+        return self.plan.steps_by_name[selector.name].output_dimensionality > 0
+
+    def source_lineage(self, selector: Selector) -> tuple[str, ...]:
+        if selector.is_input:
+            return self.plan.inputs[selector.name].lineage
+        return self.plan.steps_by_name[selector.name].output_lineage
+
+    def scalar_step_ran(self, selector: Selector) -> bool:
+        """False when the selector points at a scalar step that did not run."""
+        if selector.is_input:
+            return True
+        step = self.plan.steps_by_name[selector.name]
+        if step.output_dimensionality > 0:
+            return True
+        return self.scalar_outputs.get(selector.name) is not None
+
+    def resolve(self, binding: Binding, index: Index | None) -> Any:
+        """A field's value for one element: literal, selector value, or a container of both."""
+        shape = binding.shape
+        if shape == "literal":
+            return binding.value
+        if shape == "selector":
+            selector = binding.selectors[0]
+            if binding.offset and index is not None and self.is_batch_source(selector):
+                return self.nested_values(selector, index)
+            return self.value(selector, index)
+        if shape == "list":
+            return [self._resolve_item(item, binding, index) for item in binding.value]
+        return {key: self._resolve_item(item, binding, index) for key, item in binding.value.items()}
+
+    def _resolve_item(self, item: Any, binding: Binding, index: Index | None) -> Any:
+        if isinstance(item, str) and item.startswith("$"):
+            for selector in binding.selectors:
+                if selector.raw == item:
+                    if selector.is_step:
+                        return item
+                    return self.value(selector, index)
+        return item
+
+    def nested_values(self, selector: Selector, index: Index) -> Any:
+        """Values of a deeper batch under one element (fields with a dimensionality offset)."""
+        from visionflow.blocks.base import Batch
+
+        lineage = self.source_lineage(selector)
+        children = self.children(lineage[: len(index) + 1], index)
+        return Batch([self.value(selector, child) for child in children], children)
+
+    # -- flow control -----------------------------------------------------------------------
+    def allowed(self, step: StepNode, indices: list[Index]) -> list[Index]:
+        """Elements of ``indices`` that every flow-control parent lets through."""
+        for parent in step.control_parents:
+            mask = self.masks.get((parent, step.name), False)
+            if mask is True:
+                continue
+            if mask is False:
+                return []
+            kept = []
+            for index in indices:
+                if index[: len(next(iter(mask), index))] in mask:
+                    kept.append(index)
+            indices = kept
+        return indices
+
+    def scalar_allowed(self, step: StepNode) -> bool:
+        return all(self.masks.get((p, step.name), False) is True for p in step.control_parents)
