@@ -51,18 +51,18 @@ class BatchAddManifest(BlockManifest):
     type: Literal["test/batch_add@v1"]
     a: Union[DataSelector("integer"), int]
     b: Union[DataSelector("integer"), int] = 0
-    block_info = BlockInfo(name="Batch add", short="a + b over whole batches")
+    block_info = BlockInfo(name="Batch add", short="a + b over whole batches (b a scalar)")
     outputs = (Output("sum", "integer"),)
-    batch_fields = ("a", "b")
+    batch_fields = ("a",)
 
 
 class BatchAddBlock(Block):
     manifest = BatchAddManifest
     calls: list[int] = []
 
-    def run(self, a: Batch[int], b: Batch[int]) -> list[dict[str, Any]]:
+    def run(self, a: Batch[int], b: int) -> list[dict[str, Any]]:
         BatchAddBlock.calls.append(len(a))
-        return [{"sum": x + y} for x, y in zip(a, b, strict=True)]
+        return [{"sum": x + b} for x in a]
 
 
 class SplitManifest(BlockManifest):

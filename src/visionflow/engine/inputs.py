@@ -38,6 +38,7 @@ def assemble_inputs(plan: Plan, runtime: dict[str, Any], policy: InputPolicy) ->
         )
     scalars: dict[str, Any] = {}
     raw_batches: dict[str, list[Any]] = {}
+    bare: set[str] = set()  # given as a single value, not a list: ids without an index
     for name, node in plan.inputs.items():
         if not node.is_batch:
             scalars[name] = _scalar(node, runtime)
@@ -50,7 +51,11 @@ def assemble_inputs(plan: Plan, runtime: dict[str, Any], policy: InputPolicy) ->
                 loc=f"inputs.{name}",
             )
         value = runtime[name]
-        raw_batches[name] = value if isinstance(value, list) else [value]
+        if isinstance(value, list):
+            raw_batches[name] = value
+        else:
+            raw_batches[name] = [value]
+            bare.add(name)
     batch_size = _batch_size(raw_batches)
     batches: dict[str, dict[tuple[int, ...], Any]] = {}
     domains: dict[tuple[str, ...], list[tuple[int, ...]]] = {}
@@ -58,7 +63,7 @@ def assemble_inputs(plan: Plan, runtime: dict[str, Any], policy: InputPolicy) ->
         node = plan.inputs[name]
         if len(values) == 1 and batch_size > 1:
             values = values * batch_size
-        batches[name] = _decode_batch(node, values, policy, domains)
+        batches[name] = _decode_batch(node, values, policy, domains, name in bare)
     return AssembledInputs(batch_size, scalars, batches, domains)
 
 
@@ -92,8 +97,15 @@ def _decode_batch(
     values: list[Any],
     policy: InputPolicy,
     domains: dict[tuple[str, ...], list[tuple[int, ...]]],
+    bare: bool,
 ) -> dict[tuple[int, ...], Any]:
     decoded: dict[tuple[int, ...], Any] = {}
+    if bare and node.dimensionality == 1:
+        # one value given as is: identified by the input name alone, as the reference does
+        decoded[(0,)] = _decode_value(node, values[0], None, policy)
+        for i in range(1, len(values)):
+            decoded[(i,)] = decoded[(0,)]
+        return decoded
     for i, value in enumerate(values):
         _decode_nested(node, value, (i,), policy, decoded, domains)
     return decoded
@@ -125,10 +137,12 @@ def _decode_nested(
     out[index] = _decode_value(node, value, index, policy)
 
 
-def _decode_value(node: InputNode, value: Any, index: tuple[int, ...], policy: InputPolicy) -> Any:
+def _decode_value(
+    node: InputNode, value: Any, index: tuple[int, ...] | None, policy: InputPolicy
+) -> Any:
     from visionflow.data.deserializers import deserialize_by_kind, load_image
 
-    position = index[0] if len(index) == 1 else None
+    position: Any = None if index is None else (index[0] if len(index) == 1 else index)
     try:
         if node.type in ("WorkflowImage", "InferenceImage"):
             return load_image(
@@ -138,14 +152,22 @@ def _decode_value(node: InputNode, value: Any, index: tuple[int, ...], policy: I
                 allow_url=policy.allow_url,
                 allow_file=policy.allow_file,
             )
-        return deserialize_by_kind(value, node.kinds, input_name=node.name, index=position)
+        return deserialize_by_kind(
+            value,
+            node.kinds,
+            input_name=node.name,
+            index=position,
+            allow_url=policy.allow_url,
+            allow_file=policy.allow_file,
+        )
     except VisionflowError:
         raise
     except Exception as error:
+        where = f" element {list(index)}" if index else ""
         raise RuntimeInputError(
-            f"input '{node.name}' element {list(index)} could not be read: {error}",
+            f"input '{node.name}'{where} could not be read: {error}",
             code="input.invalid_value",
-            loc=f"inputs.{node.name}{_path(index)}",
+            loc=f"inputs.{node.name}{_path(index or ())}",
         ) from error
 
 
