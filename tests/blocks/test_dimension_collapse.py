@@ -86,15 +86,16 @@ COLLAPSE_WORKFLOW = {
 @pytest.mark.parametrize(
     ("per_image", "expected"),
     [
-        ([[]], [[]]),
+        ([[]], [None]),
         ([[(50, 50, 20, 10)]], [[20]]),
-        ([[(50, 50, 20, 10), (100, 50, 40, 10)], [], [(10, 10, 6, 6)]], [[20, 40], [], [6]]),
+        ([[(50, 50, 20, 10), (100, 50, 40, 10)], [], [(10, 10, 6, 6)]], [[20, 40], None, [6]]),
     ],
 )
 def test_dimension_collapse_through_the_engine(per_image: list, expected: list) -> None:
     workflow = visionflow.Workflow.load(COLLAPSE_WORKFLOW)
     images = [np.zeros((100, 200, 3), dtype=np.uint8) for _ in per_image]
     results = workflow.run(image=images, dets=[_wire(b) for b in per_image])
+    # a parent without children has nothing to collapse: None, as the reference gives
     assert [row["widths"] for row in results] == expected
-    # the collapsed list is the nested output, one level up
-    assert [row["nested"] for row in results] == expected
+    # the collapsed list is the nested output, one level up (an image without crops: [])
+    assert [row["nested"] for row in results] == [e or [] for e in expected]

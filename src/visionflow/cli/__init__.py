@@ -56,7 +56,7 @@ def run(
     ] = None,
     param: Annotated[
         list[str] | None,
-        typer.Option("--param", "-p", help="Parameter NAME=VALUE (VALUE parsed as JSON when it can be)."),
+        typer.Option("--param", "-p", help="Input NAME=VALUE (VALUE parsed as JSON when it can be; @FILE reads a JSON file)."),
     ] = None,
     output_dir: Annotated[
         Path | None,

@@ -52,6 +52,9 @@ def run_command(
             raise _UsageError(f"--param {item!r}: expected NAME=VALUE")
         name, raw = item.split("=", 1)
         inputs[name] = _parse_value(raw)
+    for name in image_inputs:
+        if isinstance(inputs.get(name), list) and len(inputs[name]) == 1:
+            inputs[name] = inputs[name][0]  # one image: not a batch of one (ids as the reference)
     missing = [n for n in image_inputs if n not in inputs]
     if missing:
         raise _UsageError(f"image input(s) {', '.join(missing)} need --image")
@@ -72,6 +75,16 @@ def _split_named(item: str, names: list[str]) -> tuple[str | None, str]:
 
 
 def _parse_value(raw: str) -> Any:
+    from visionflow.cli import _UsageError
+
+    if raw.startswith("@"):
+        path = Path(raw[1:])
+        try:
+            return orjson.loads(path.read_bytes())
+        except OSError as error:
+            raise _UsageError(f"cannot read '{path}': {error.strerror}") from error
+        except orjson.JSONDecodeError as error:
+            raise _UsageError(f"'{path}' is not valid JSON: {error}") from error
     try:
         return orjson.loads(raw)
     except orjson.JSONDecodeError:

@@ -203,24 +203,27 @@ def _attach_lineage(
 ) -> None:
     n = len(raw)
     height, width = size
-    parent_ids = [str(p.get(PARENT_ID_KEY) or value.get(PARENT_ID_KEY) or identifier) for p in raw]
-    # A box with no stated root is taken to be made on its own root image.
-    root_ids = [
-        str(p.get(ROOT_PARENT_ID_KEY) or pid) for p, pid in zip(raw, parent_ids, strict=True)
-    ]
+    default_id = str(value.get(PARENT_ID_KEY) or identifier)
+    # As the reference: a box without a stated parent or root belongs to the input itself.
+    parent_ids = [str(p.get(PARENT_ID_KEY) or default_id) for p in raw]
+    root_ids = [str(p.get(ROOT_PARENT_ID_KEY) or default_id) for p in raw]
     parent = [_box_origin(p, PARENT_ORIGIN_KEY, size, loc) for p in raw]
     root = [_box_origin(p, ROOT_PARENT_ORIGIN_KEY, size, loc) for p in raw]
     data = detections.data
     data[IMAGE_DIMENSIONS_KEY] = np.array([[height, width]] * n, dtype=int).reshape(n, 2)
     data[PARENT_ID_KEY] = np.array(parent_ids, dtype=str)
-    data[PARENT_COORDINATES_KEY] = np.array([o[0] for o in parent], dtype=int).reshape(n, 2)
-    data[PARENT_DIMENSIONS_KEY] = np.array([o[1] for o in parent], dtype=int).reshape(n, 2)
     data[ROOT_PARENT_ID_KEY] = np.array(root_ids, dtype=str)
-    data[ROOT_PARENT_COORDINATES_KEY] = np.array([o[0] for o in root], dtype=int).reshape(n, 2)
-    data[ROOT_PARENT_DIMENSIONS_KEY] = np.array([o[1] for o in root], dtype=int).reshape(n, 2)
+    # Coordinates columns only when every box states its origin (the reference's contract:
+    # their presence is what makes a box "made on a crop" when serialized and mapped).
+    for key, origins, coordinates_key, dimensions_key in (
+        (PARENT_ORIGIN_KEY, parent, PARENT_COORDINATES_KEY, PARENT_DIMENSIONS_KEY),
+        (ROOT_PARENT_ORIGIN_KEY, root, ROOT_PARENT_COORDINATES_KEY, ROOT_PARENT_DIMENSIONS_KEY),
+    ):
+        if n and all(p.get(key) for p in raw):
+            data[coordinates_key] = np.array([o[0] for o in origins], dtype=int).reshape(n, 2)
+            data[dimensions_key] = np.array([o[1] for o in origins], dtype=int).reshape(n, 2)
     first_parent = parent[0] if parent else ([0, 0], [height, width])
     first_root = root[0] if root else ([0, 0], [height, width])
-    default_id = str(value.get(PARENT_ID_KEY) or identifier)
     detections.metadata.update(
         {
             IMAGE_DIMENSIONS_KEY: [height, width],

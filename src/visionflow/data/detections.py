@@ -317,6 +317,29 @@ def _paste(
         target[i, y0:y1, x0:x1] = mask[y0 - dy : y1 - dy, x0 - dx : x1 - dx]
 
 
+def needs_root_conversion(detections: sv.Detections) -> bool:
+    """True when the boxes are not already in root-image coordinates (the reference's rule).
+
+    Boxes made on a crop carry a non-zero root offset or an image size that differs from the
+    root's; boxes made on the input image itself are left exactly as they are.
+    """
+    if len(detections) == 0:
+        return ROOT_PARENT_DIMENSIONS_KEY in detections.metadata
+    data = detections.data
+    root_coordinates = data.get(ROOT_PARENT_COORDINATES_KEY)
+    if root_coordinates is None:
+        return False
+    if np.any(np.asarray(root_coordinates) != 0):
+        return True
+    root_dimensions = data.get(ROOT_PARENT_DIMENSIONS_KEY)
+    image_dimensions = data.get(IMAGE_DIMENSIONS_KEY)
+    return (
+        root_dimensions is not None
+        and image_dimensions is not None
+        and not np.array_equal(np.asarray(root_dimensions), np.asarray(image_dimensions))
+    )
+
+
 def detections_to_root_coordinates(detections: sv.Detections) -> sv.Detections:
     """A copy expressed in the coordinates of the root (input) image.
 
@@ -428,6 +451,7 @@ def real_keypoints_count(class_names: Sequence[Any] | None, total: int) -> int:
 
 __all__ = [
     "CLASS_NAME_KEY",
+    "needs_root_conversion",
     "DETECTED_CODE_KEY",
     "DETECTION_ID_KEY",
     "IMAGE_DIMENSIONS_KEY",

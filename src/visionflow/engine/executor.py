@@ -170,6 +170,8 @@ def _run_collapsing(step: StepNode, state: RunState, block: Block) -> None:
     outputs: dict[Index, dict[str, Any]] = {}
     for parent in parents:
         children = [c for c in state.children(step.lineage, parent) if c in active]
+        if not children:
+            continue  # nothing to collapse: the parent's value is missing, as in the reference
         kwargs: dict[str, Any] = {}
         for binding in step.bindings:
             if binding.field in step.batch_fields or _is_batch_binding(binding, state):

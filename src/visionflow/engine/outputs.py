@@ -64,16 +64,23 @@ def _finisher(serialize: bool) -> Callable[[OutputNode, Any], Any]:
 
 
 def _to_root(value: Any) -> Any:
-    if isinstance(value, dict):
-        if any(_is_detections(v) for v in value.values()):
-            return {k: _to_root(v) for k, v in value.items()}
+    """Detections made on crops, mapped into the input image (anywhere inside the value)."""
+    kind = type(value)
+    if kind in _PLAIN:
         return value
-    if _is_detections(value):
-        from visionflow.data.detections import detections_to_root_coordinates
+    if kind is dict:
+        return {k: _to_root(v) for k, v in value.items()}
+    if kind is list or kind is tuple:
+        return kind(_to_root(v) for v in value)
+    if kind.__name__ == "Detections" and hasattr(value, "xyxy"):
+        from visionflow.data.detections import (
+            detections_to_root_coordinates,
+            needs_root_conversion,
+        )
 
-        return detections_to_root_coordinates(value)
+        if needs_root_conversion(value):
+            return detections_to_root_coordinates(value)
     return value
 
 
-def _is_detections(value: Any) -> bool:
-    return type(value).__name__ == "Detections" and hasattr(value, "xyxy")
+_PLAIN = frozenset({str, int, float, bool, type(None)})

@@ -1,0 +1,5 @@
+"""``python -m visionflow.cli``."""
+
+from visionflow.cli import main
+
+main()
