@@ -192,7 +192,11 @@ def test_serialize_image_of_root_image(root_image: Image) -> None:
     result = serialize_image(root_image)
     assert set(result) == {"type", "value", "video_metadata"}
     assert result["type"] == "base64"
-    assert result["video_metadata"] is None
+    # not a video frame: the reference's defaults, named after the image
+    metadata = result["video_metadata"]
+    assert metadata["video_identifier"] == root_image.parent_id
+    assert (metadata["frame_number"], metadata["fps"]) == (0, 30)
+    assert isinstance(metadata["frame_timestamp"], str)
     decoded = cv2.imdecode(np.frombuffer(base64.b64decode(result["value"]), np.uint8), 1)
     assert decoded.shape == (100, 200, 3)
 

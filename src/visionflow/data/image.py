@@ -50,6 +50,7 @@ class VideoMetadata:
     fps: float | None = None
     measured_fps: float | None = None
     comes_from_video_file: bool | None = None
+    total_frames: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -59,6 +60,7 @@ class VideoMetadata:
             "fps": self.fps,
             "measured_fps": self.measured_fps,
             "comes_from_video_file": self.comes_from_video_file,
+            "total_frames": self.total_frames,
         }
 
     @classmethod
@@ -73,7 +75,13 @@ class VideoMetadata:
             fps=value.get("fps"),
             measured_fps=value.get("measured_fps"),
             comes_from_video_file=value.get("comes_from_video_file"),
+            total_frames=value.get("total_frames"),
         )
+
+    @classmethod
+    def default_for(cls, image_id: str) -> VideoMetadata:
+        """What an image that is not a video frame reports (the reference's defaults)."""
+        return cls(video_identifier=image_id, frame_number=0, fps=30)
 
 
 class ImageDecodeError(ValueError):

@@ -262,7 +262,9 @@ def serialize_image(image: Image) -> dict[str, Any]:
     result: dict[str, Any] = {
         "type": "base64",
         "value": image.base64_image,
-        "video_metadata": image.video_metadata.to_dict() if image.video_metadata else None,
+        "video_metadata": (
+            image.video_metadata or VideoMetadata.default_for(image.parent_id)
+        ).to_dict(),
     }
     if image.parent_id != image.root_id:
         own = None
