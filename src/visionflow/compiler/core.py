@@ -398,6 +398,17 @@ class _Compiler:
             targets = tuple(
                 s.name for b in bindings[name] for s in b.selectors if s.is_step
             )
+            data_selectors = [
+                (b, s) for b in bindings[name] for s in b.selectors if not s.is_step
+            ]
+            batch_checks = tuple(
+                s for b, s in data_selectors
+                if not b.offset and _source_dim(s, inputs, nodes)[0] > 0
+            )
+            scalar_sources = tuple(dict.fromkeys(
+                s.name for _, s in data_selectors
+                if s.is_step_output and _source_dim(s, inputs, nodes)[0] == 0
+            ))
             nodes[name] = StepNode(
                 name=name,
                 index=index,
@@ -415,6 +426,8 @@ class _Compiler:
                 outputs=outputs_of[name],
                 batch_mode=bool(batch_fields),
                 batch_fields=batch_fields,
+                batch_checks=batch_checks,
+                scalar_sources=scalar_sources,
             )
         return nodes
 

@@ -62,6 +62,10 @@ class StepNode:
     outputs: dict[str, tuple[str, ...]]  # output name -> kinds
     batch_mode: bool  # run() gets whole batches
     batch_fields: frozenset[str]
+    #: selectors of batch data at the step's own level: an element runs only where all are set
+    batch_checks: tuple[Selector, ...] = ()
+    #: scalar steps this step reads: when one did not run, neither does this step
+    scalar_sources: tuple[str, ...] = ()
 
     @property
     def dependencies(self) -> frozenset[str]:
@@ -96,6 +100,8 @@ class Plan:
     outputs: tuple[OutputNode, ...]
     digest: str
     steps_by_name: dict[str, StepNode] = field(default_factory=dict)
+    #: per-plan objects the engine derives once (value accessors); not part of the plan's value
+    runtime_cache: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         if not self.steps_by_name:

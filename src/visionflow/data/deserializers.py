@@ -89,6 +89,10 @@ def load_image(
     """
     if isinstance(value, Image):
         return value
+    if type(value) is np.ndarray and value.ndim == 3 and value.dtype == np.uint8:
+        if value.shape[2] == 3 and value.size:
+            # the in-process hot path (video frames, arrays): nothing to decode or check
+            return Image(value, parent_id=input_identifier(input_name, index))
     loc = input_loc(input_name, index)
     identifier = input_identifier(input_name, index)
     fields: dict[str, Any] = {}

@@ -95,25 +95,25 @@ def _run_scalar(step: StepNode, state: RunState, block: Block) -> None:
 
 
 def _scalar_inputs_present(step: StepNode, state: RunState) -> bool:
+    """False when a scalar step this step reads did not run (its branch was closed)."""
     if step.manifest.accepts_empty_values:
         return True
-    return all(state.scalar_step_ran(s) for b in step.bindings for s in b.selectors if not s.is_step)
+    outputs = state.scalar_outputs
+    return all(outputs.get(name) is not None for name in step.scalar_sources)
 
 
 def _active_elements(step: StepNode, state: RunState, indices: list[Index]) -> list[Index]:
     """Elements allowed by flow control whose batch inputs all hold a value."""
-    indices = state.allowed(step, indices)
+    if step.control_parents:
+        indices = state.allowed(step, indices)
     if step.manifest.accepts_empty_values or not indices:
         return indices
     if not _scalar_inputs_present(step, state):
         return []
-    checks = [
-        s for b in step.bindings if not b.offset for s in b.selectors
-        if not s.is_step and state.is_batch_source(s)
-    ]
+    checks = [state.getters[s.raw] for s in step.batch_checks]
     if not checks:
         return indices
-    return [i for i in indices if all(state.value(s, i) is not None for s in checks)]
+    return [i for i in indices if all(get(state, i) is not None for get in checks)]
 
 
 def _run_batch(step: StepNode, state: RunState, block: Block) -> None:

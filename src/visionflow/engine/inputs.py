@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from visionflow.compiler.plan import InputNode, Plan
+from visionflow.data.deserializers import deserialize_by_kind, load_image
 from visionflow.errors import RuntimeInputError, VisionflowError
 
 
@@ -140,8 +141,6 @@ def _decode_nested(
 def _decode_value(
     node: InputNode, value: Any, index: tuple[int, ...] | None, policy: InputPolicy
 ) -> Any:
-    from visionflow.data.deserializers import deserialize_by_kind, load_image
-
     position: Any = None if index is None else (index[0] if len(index) == 1 else index)
     try:
         if node.type in ("WorkflowImage", "InferenceImage"):

@@ -6,6 +6,7 @@ from collections.abc import Callable, Collection
 from typing import Any
 
 from visionflow.compiler.plan import OutputNode, Plan
+from visionflow.data.serializers import serialize_value
 from visionflow.engine.state import Index, RunState
 from visionflow.spec.document import CoordinatesSystem
 
@@ -18,7 +19,7 @@ def assemble_outputs(
     excluded_fields: Collection[str] | None = None,
 ) -> list[dict[str, Any]]:
     outputs = [o for o in plan.outputs if not excluded_fields or o.name not in excluded_fields]
-    finish = _finisher(serialize)
+    finish = _FINISH_SERIALIZED if serialize else _FINISH_NATIVE
     scalar = {o.name: finish(o, state.value(o.selector, None)) for o in outputs if o.dimensionality == 0}
     batch = [o for o in outputs if o.dimensionality > 0]
     if not batch:
@@ -46,21 +47,23 @@ def _nested(
     return [_nested(output, state, child, finish) for child in state.children(lineage, index)]
 
 
-def _finisher(serialize: bool) -> Callable[[OutputNode, Any], Any]:
-    from visionflow.data.serializers import serialize_value
-
-    def finish(output: OutputNode, value: Any) -> Any:
-        if value is None:
-            return None
-        if output.coordinates_system is CoordinatesSystem.PARENT:
-            value = _to_root(value)
-        if serialize:
-            if output.selector.is_wildcard and isinstance(value, dict):
-                return {k: serialize_value(v) for k, v in value.items()}
-            return serialize_value(value, output.kinds)
+def _finish_native(output: OutputNode, value: Any) -> Any:
+    if value is None or output.coordinates_system is not CoordinatesSystem.PARENT:
         return value
+    return _to_root(value)
 
-    return finish
+
+def _finish_serialized(output: OutputNode, value: Any) -> Any:
+    value = _finish_native(output, value)
+    if value is None:
+        return None
+    if output.selector.is_wildcard and isinstance(value, dict):
+        return {k: serialize_value(v) for k, v in value.items()}
+    return serialize_value(value, output.kinds)
+
+
+_FINISH_NATIVE: Callable[[OutputNode, Any], Any] = _finish_native
+_FINISH_SERIALIZED: Callable[[OutputNode, Any], Any] = _finish_serialized
 
 
 def _to_root(value: Any) -> Any:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from visionflow.compiler.plan import INPUT_LINEAGE, Binding, Plan, StepNode
@@ -19,6 +20,7 @@ class RunState:
 
     __slots__ = (
         "_children",
+        "getters",
         "batch_outputs",
         "batch_size",
         "domains",
@@ -43,6 +45,7 @@ class RunState:
         #: (flow-control step, target step) -> allowed indices, or a bool for scalar steps
         self.masks: dict[tuple[str, str], set[Index] | bool] = {}
         self._children: dict[tuple[str, ...], dict[Index, list[Index]]] = {}
+        self.getters = accessors(plan)
 
     # -- domains ----------------------------------------------------------------------------
     def domain(self, lineage: tuple[str, ...]) -> list[Index]:
@@ -64,27 +67,7 @@ class RunState:
     # -- values -----------------------------------------------------------------------------
     def value(self, selector: Selector, index: Index | None) -> Any:
         """The value a selector has for one element (``index`` None for scalar steps)."""
-        if selector.is_input:
-            node = self.plan.inputs[selector.name]
-            if not node.is_batch:
-                return self.input_scalars.get(selector.name)
-            if index is None:
-                return MISSING
-            return self.input_batches[selector.name].get(index[: node.dimensionality])
-        step = self.plan.steps_by_name[selector.name]
-        if step.output_dimensionality == 0:
-            outputs = self.scalar_outputs.get(selector.name)
-        elif index is None:
-            return MISSING
-        else:
-            outputs = self.batch_outputs.get(selector.name, {}).get(
-                index[: step.output_dimensionality]
-            )
-        if outputs is None:
-            return MISSING
-        if selector.is_wildcard:
-            return outputs
-        return outputs.get(selector.output)  # type: ignore[arg-type]
+        return self.getters[selector.raw](self, index)
 
     def is_batch_source(self, selector: Selector) -> bool:
         if selector.is_input:
@@ -95,15 +78,6 @@ class RunState:
         if selector.is_input:
             return self.plan.inputs[selector.name].lineage
         return self.plan.steps_by_name[selector.name].output_lineage
-
-    def scalar_step_ran(self, selector: Selector) -> bool:
-        """False when the selector points at a scalar step that did not run."""
-        if selector.is_input:
-            return True
-        step = self.plan.steps_by_name[selector.name]
-        if step.output_dimensionality > 0:
-            return True
-        return self.scalar_outputs.get(selector.name) is not None
 
     def resolve(self, binding: Binding, index: Index | None) -> Any:
         """A field's value for one element: literal, selector value, or a container of both."""
@@ -154,3 +128,59 @@ class RunState:
 
     def scalar_allowed(self, step: StepNode) -> bool:
         return all(self.masks.get((p, step.name), False) is True for p in step.control_parents)
+
+
+Getter = Callable[[RunState, "Index | None"], Any]
+
+
+def accessors(plan: Plan) -> dict[str, Getter]:
+    """One getter per selector of the plan, derived once per plan (the run's hot path)."""
+    cached = plan.runtime_cache.get("getters")
+    if cached is None:
+        raws = {s.raw: s for step in plan.steps for b in step.bindings for s in b.selectors}
+        raws.update({o.selector.raw: o.selector for o in plan.outputs})
+        cached = {raw: _getter(plan, s) for raw, s in raws.items() if not s.is_step}
+        plan.runtime_cache["getters"] = cached
+    return cached
+
+
+def _getter(plan: Plan, selector: Selector) -> Getter:
+    name = selector.name
+    if selector.is_input:
+        node = plan.inputs[name]
+        if not node.is_batch:
+            return lambda state, index: state.input_scalars.get(name)
+        dim = node.dimensionality
+
+        def batch_input(state: RunState, index: Index | None) -> Any:
+            if index is None:
+                return MISSING
+            return state.input_batches[name].get(index if len(index) == dim else index[:dim])
+
+        return batch_input
+    step = plan.steps_by_name[name]
+    output = selector.output
+    wildcard = selector.is_wildcard
+    dim = step.output_dimensionality
+    if dim == 0:
+
+        def scalar_step(state: RunState, index: Index | None) -> Any:
+            outputs = state.scalar_outputs.get(name)
+            if outputs is None:
+                return MISSING
+            return outputs if wildcard else outputs.get(output)
+
+        return scalar_step
+
+    def batch_step(state: RunState, index: Index | None) -> Any:
+        if index is None:
+            return MISSING
+        outputs = state.batch_outputs.get(name)
+        if outputs is None:
+            return MISSING
+        element = outputs.get(index if len(index) == dim else index[:dim])
+        if element is None:
+            return MISSING
+        return element if wildcard else element.get(output)
+
+    return batch_step
