@@ -20,9 +20,9 @@ from typing import Any
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _common import best_of, cheap_document, print_table, us, write_results  # noqa: E402
+from _common import best_of, cheap_document, print_table, us, write_results
 
-from visionflow import ExecutionEngine  # noqa: E402
+from visionflow import ExecutionEngine
 
 CASES = {f"{steps}-step x{batch}": (steps, batch) for steps in (1, 10) for batch in (1, 8)}
 REPEAT, NUMBER = 5, 300
@@ -50,8 +50,9 @@ def measure_visionflow() -> dict[str, dict[str, float]]:
     for key, (steps, batch) in CASES.items():
         engine = ExecutionEngine.init(workflow_definition=cheap_document(steps))
         runtime = {"image": [image] * batch}
-        total = best_of(lambda e=engine, r=runtime: e.run(runtime_parameters=r),
-                        repeat=REPEAT, number=NUMBER)
+        total = best_of(
+            lambda e=engine, r=runtime: e.run(runtime_parameters=r), repeat=REPEAT, number=NUMBER
+        )
         spent = _instrument(engine)
         calls = 0
         start = time.perf_counter()
@@ -90,8 +91,9 @@ def measure_reference(python: str) -> dict[str, Any] | None:
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as handle:
         json.dump(spec, handle)
     script = Path(__file__).parent / "reference_engine.py"
-    completed = subprocess.run([python, str(script), handle.name], capture_output=True,
-                               text=True, timeout=900)
+    completed = subprocess.run(
+        [python, str(script), handle.name], capture_output=True, text=True, timeout=900
+    )
     if completed.returncode != 0:
         print(f"reference engine failed:\n{completed.stderr[-2000:]}")
         return None
@@ -105,22 +107,26 @@ def main() -> None:
     rows = []
     for key, values in ours.items():
         ref = reference["runs"][key] if reference else None
-        rows.append([
-            key,
-            us(values["run_s"]),
-            us(values["overhead_s"]),
-            us(values["overhead_s"] / values["steps"]),
-            us(ref) if ref else "not installed",
-            f"{ref / values['run_s']:.1f}x" if ref else "-",
-        ])
+        rows.append(
+            [
+                key,
+                us(values["run_s"]),
+                us(values["overhead_s"]),
+                us(values["overhead_s"] / values["steps"]),
+                us(ref) if ref else "not installed",
+                f"{ref / values['run_s']:.1f}x" if ref else "-",
+            ]
+        )
     print_table(
         "Engine: time per run (cheap steps: absolute_static_crop on a 64x64 image)",
         ["case", "visionflow run", "overhead", "overhead/step", "reference run", "speed-up"],
         rows,
     )
     if reference is None:
-        print("reference engine: not installed here; `make bench-reference` installs it "
-              "(roboflow-workflows with torch, several GB) for a side-by-side ratio")
+        print(
+            "reference engine: not installed here; `make bench-reference` installs it "
+            "(roboflow-workflows with torch, several GB) for a side-by-side ratio"
+        )
     path = write_results("engine", {"visionflow": ours, "reference": reference})
     print(f"results: {path}")
 

@@ -8,8 +8,8 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _common import ms, print_table, write_results  # noqa: E402
-from bench_engine import reference_python  # noqa: E402
+from _common import ms, print_table, write_results
+from bench_engine import reference_python
 
 SNIPPETS = {
     "import visionflow": "import visionflow",
@@ -37,8 +37,12 @@ def main() -> None:
     if reference:
         results["reference engine import"] = timed_import(reference, REFERENCE, repeat=3)
         rows.append(["reference engine import", ms(results["reference engine import"])])
-        rows.append(["ratio (reference / visionflow ready)",
-                     f"{results['reference engine import'] / results['import + engine ready']:.0f}x"])
+        rows.append(
+            [
+                "ratio (reference / visionflow ready)",
+                f"{results['reference engine import'] / results['import + engine ready']:.0f}x",
+            ]
+        )
     else:
         rows.append(["reference engine import", "not installed (make bench-reference)"])
     print_table("Import time (median of fresh interpreters)", ["what", "time"], rows)

@@ -13,7 +13,8 @@ import time
 
 
 def main() -> None:
-    spec = json.loads(open(sys.argv[1]).read())
+    with open(sys.argv[1]) as handle:
+        spec = json.load(handle)
     started = time.perf_counter()
     from roboflow_workflows.execution_engine.core import ExecutionEngine
 

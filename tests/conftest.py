@@ -10,7 +10,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from testing_blocks import register_testing_blocks  # noqa: E402
+from testing_blocks import register_testing_blocks
 
 register_testing_blocks()
 

@@ -180,8 +180,16 @@ class SleepBlock(Block):
 
 
 TESTING_BLOCKS = [
-    EchoBlock, AddBlock, BatchAddBlock, SplitBlock, CollectBlock, CountChildrenBlock,
-    GateBlock, FailBlock, ImageSizeBlock, SleepBlock,
+    EchoBlock,
+    AddBlock,
+    BatchAddBlock,
+    SplitBlock,
+    CollectBlock,
+    CountChildrenBlock,
+    GateBlock,
+    FailBlock,
+    ImageSizeBlock,
+    SleepBlock,
 ]
 
 

@@ -16,8 +16,12 @@ def out(name: str, selector: str, **extra: Any) -> dict[str, Any]:
     return {"type": "JsonField", "name": name, "selector": selector, **extra}
 
 
-def run(steps: list[dict[str, Any]], outputs: list[dict[str, Any]], inputs: list[Any] | None = None,
-        **runtime: Any) -> list[dict[str, Any]]:
+def run(
+    steps: list[dict[str, Any]],
+    outputs: list[dict[str, Any]],
+    inputs: list[Any] | None = None,
+    **runtime: Any,
+) -> list[dict[str, Any]]:
     definition = {"version": "1.0", "inputs": inputs or [N, K], "steps": steps, "outputs": outputs}
     return ExecutionEngine.init(workflow_definition=definition).run(runtime_parameters=runtime)
 
@@ -31,8 +35,10 @@ ADD = {"type": "test/add@v1", "name": "add", "a": "$steps.split.item", "b": "$in
     [
         ([], []),
         ([0], [{"items": []}]),
-        ([2, 1, 0, 3], [{"items": [10, 11]}, {"items": [10]}, {"items": []},
-                        {"items": [10, 11, 12]}]),
+        (
+            [2, 1, 0, 3],
+            [{"items": [10, 11]}, {"items": [10]}, {"items": []}, {"items": [10, 11, 12]}],
+        ),
     ],
 )
 def test_nested_outputs_are_lists_inside_the_parent_dict(counts: list[int], expected: Any) -> None:
@@ -49,37 +55,59 @@ def test_crop_indices_follow_the_specification() -> None:
 
     state = RunState(engine.plan, assemble_inputs(engine.plan, {"n": [2, 1, 0, 3]}, InputPolicy()))
     execute_plan(engine.plan, state, engine._blocks, None, None)
-    assert state.domain(("$inputs", "$steps.split")) == [(0, 0), (0, 1), (1, 0), (3, 0), (3, 1),
-                                                          (3, 2)]
+    assert state.domain(("$inputs", "$steps.split")) == [
+        (0, 0),
+        (0, 1),
+        (1, 0),
+        (3, 0),
+        (3, 1),
+        (3, 2),
+    ]
 
 
 def test_collapse_brings_children_back_to_their_parent() -> None:
     steps = [SPLIT, ADD, {"type": "test/collect@v1", "name": "c", "values": "$steps.add.sum"}]
     # a parent without children has nothing to collapse (None, as the reference)
     assert run(steps, [out("c", "$steps.c.values")], n=[2, 0, 1]) == [
-        {"c": [10, 11]}, {"c": None}, {"c": [10]}
+        {"c": [10, 11]},
+        {"c": None},
+        {"c": [10]},
     ]
 
 
 def test_collapse_of_top_level_gives_a_scalar_copied_into_every_result() -> None:
-    steps = [{"type": "test/collect@v1", "name": "c", "values": "$inputs.n"},
-             {"type": "test/echo@v1", "name": "e", "value": "$inputs.n"}]
-    assert run(steps, [out("all", "$steps.c.values"), out("mine", "$steps.e.value")],
-               n=[4, 5]) == [{"all": [4, 5], "mine": 4}, {"all": [4, 5], "mine": 5}]
+    steps = [
+        {"type": "test/collect@v1", "name": "c", "values": "$inputs.n"},
+        {"type": "test/echo@v1", "name": "e", "value": "$inputs.n"},
+    ]
+    assert run(steps, [out("all", "$steps.c.values"), out("mine", "$steps.e.value")], n=[4, 5]) == [
+        {"all": [4, 5], "mine": 4},
+        {"all": [4, 5], "mine": 5},
+    ]
 
 
 def test_inputs_one_level_apart() -> None:
-    steps = [SPLIT, {"type": "test/count_children@v1", "name": "cc", "parent": "$inputs.n",
-                     "children": "$steps.split.item"}]
+    steps = [
+        SPLIT,
+        {
+            "type": "test/count_children@v1",
+            "name": "cc",
+            "parent": "$inputs.n",
+            "children": "$steps.split.item",
+        },
+    ]
     assert run(steps, [out("cc", "$steps.cc.count")], n=[3, 0]) == [{"cc": 3}, {"cc": 0}]
 
 
 def test_length_one_batches_and_scalars_are_broadcast() -> None:
     inputs = [N, {"type": "WorkflowBatchInput", "name": "m", "kind": ["integer"]}, K]
-    steps = [{"type": "test/add@v1", "name": "a", "a": "$inputs.n", "b": "$inputs.m"},
-             {"type": "test/batch_add@v1", "name": "b", "a": "$inputs.n", "b": "$inputs.k"}]
-    result = run(steps, [out("a", "$steps.a.sum"), out("b", "$steps.b.sum")], inputs,
-                 n=[1, 2, 3], m=100, k=5)
+    steps = [
+        {"type": "test/add@v1", "name": "a", "a": "$inputs.n", "b": "$inputs.m"},
+        {"type": "test/batch_add@v1", "name": "b", "a": "$inputs.n", "b": "$inputs.k"},
+    ]
+    result = run(
+        steps, [out("a", "$steps.a.sum"), out("b", "$steps.b.sum")], inputs, n=[1, 2, 3], m=100, k=5
+    )
     assert result == [{"a": 101, "b": 6}, {"a": 102, "b": 7}, {"a": 103, "b": 8}]
 
 
@@ -89,7 +117,10 @@ def test_batch_blocks_get_the_whole_batch_in_one_call() -> None:
     BatchAddBlock.calls.clear()
     steps = [{"type": "test/batch_add@v1", "name": "b", "a": "$inputs.n", "b": 1}]
     assert run(steps, [out("b", "$steps.b.sum")], n=[1, 2, 3, 4]) == [
-        {"b": 2}, {"b": 3}, {"b": 4}, {"b": 5}
+        {"b": 2},
+        {"b": 3},
+        {"b": 4},
+        {"b": 5},
     ]
     assert BatchAddBlock.calls == [4]
 
@@ -116,11 +147,22 @@ def test_parameters_default_and_undeclared_keys_are_ignored() -> None:
 
 
 def test_dimensionality_two_batch_input() -> None:
-    nested = {"type": "WorkflowBatchInput", "name": "grid", "kind": ["integer"], "dimensionality": 2}
-    steps = [{"type": "test/add@v1", "name": "a", "a": "$inputs.grid", "b": 1},
-             {"type": "test/collect@v1", "name": "c", "values": "$steps.a.sum"}]
-    result = run(steps, [out("plus_one", "$steps.a.sum"), out("rows", "$steps.c.values")],
-                 [nested], grid=[[1, 2], [], [3]])
+    nested = {
+        "type": "WorkflowBatchInput",
+        "name": "grid",
+        "kind": ["integer"],
+        "dimensionality": 2,
+    }
+    steps = [
+        {"type": "test/add@v1", "name": "a", "a": "$inputs.grid", "b": 1},
+        {"type": "test/collect@v1", "name": "c", "values": "$steps.a.sum"},
+    ]
+    result = run(
+        steps,
+        [out("plus_one", "$steps.a.sum"), out("rows", "$steps.c.values")],
+        [nested],
+        grid=[[1, 2], [], [3]],
+    )
     assert result == [
         {"plus_one": [2, 3], "rows": [2, 3]},
         {"plus_one": [], "rows": None},
@@ -133,17 +175,23 @@ def test_wildcard_output_gives_every_output_of_a_step() -> None:
     inputs = [{"type": "WorkflowImage", "name": "image"}]
     import numpy as np
 
-    result = run(steps, [out("size", "$steps.size.*")], inputs,
-                 image=[np.zeros((10, 20, 3), np.uint8), np.zeros((5, 6, 3), np.uint8)])
+    result = run(
+        steps,
+        [out("size", "$steps.size.*")],
+        inputs,
+        image=[np.zeros((10, 20, 3), np.uint8), np.zeros((5, 6, 3), np.uint8)],
+    )
     assert result == [{"size": {"width": 20, "height": 10}}, {"size": {"width": 6, "height": 5}}]
 
 
 def test_workflow_api_runs_images(image: Any) -> None:
-    workflow = Workflow.load({
-        "version": "1.0",
-        "inputs": [{"type": "WorkflowImage", "name": "image"}],
-        "steps": [{"type": "test/image_size@v1", "name": "size", "image": "$inputs.image"}],
-        "outputs": [out("w", "$steps.size.width")],
-    })
+    workflow = Workflow.load(
+        {
+            "version": "1.0",
+            "inputs": [{"type": "WorkflowImage", "name": "image"}],
+            "steps": [{"type": "test/image_size@v1", "name": "size", "image": "$inputs.image"}],
+            "outputs": [out("w", "$steps.size.width")],
+        }
+    )
     assert workflow.run(image=image) == [{"w": 160}]
     assert workflow.run(image=[image, image[:50]]) == [{"w": 160}, {"w": 160}]

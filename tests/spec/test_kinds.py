@@ -4,13 +4,46 @@ import pytest
 
 from visionflow.spec.kinds import KINDS, kinds_compatible
 
-COMPAT_KINDS = """* image video_metadata roboflow_model_id roboflow_project roboflow_api_key
-float_zero_to_one list_of_values serialised_payloads boolean integer string top_class float
-dictionary detection classification_prediction object_detection_prediction
-instance_segmentation_prediction keypoint_detection_prediction semantic_segmentation_prediction
-point zone rgb_color image_keypoints contours numpy_array qr_code_detection bar_code_detection
-prediction_type parent_id image_metadata bytes inference_id secret embedding timestamp
-language_model_output""".split()
+COMPAT_KINDS = [
+    "*",
+    "image",
+    "video_metadata",
+    "roboflow_model_id",
+    "roboflow_project",
+    "roboflow_api_key",
+    "float_zero_to_one",
+    "list_of_values",
+    "serialised_payloads",
+    "boolean",
+    "integer",
+    "string",
+    "top_class",
+    "float",
+    "dictionary",
+    "detection",
+    "classification_prediction",
+    "object_detection_prediction",
+    "instance_segmentation_prediction",
+    "keypoint_detection_prediction",
+    "semantic_segmentation_prediction",
+    "point",
+    "zone",
+    "rgb_color",
+    "image_keypoints",
+    "contours",
+    "numpy_array",
+    "qr_code_detection",
+    "bar_code_detection",
+    "prediction_type",
+    "parent_id",
+    "image_metadata",
+    "bytes",
+    "inference_id",
+    "secret",
+    "embedding",
+    "timestamp",
+    "language_model_output",
+]
 
 
 @pytest.mark.parametrize(
@@ -21,8 +54,11 @@ language_model_output""".split()
         (["image"], ["*"], True),
         (["*"], ["string"], True),
         (["image"], ["string", "integer"], False),
-        (["object_detection_prediction", "instance_segmentation_prediction"],
-         ["instance_segmentation_prediction"], True),
+        (
+            ["object_detection_prediction", "instance_segmentation_prediction"],
+            ["instance_segmentation_prediction"],
+            True,
+        ),
         (["float"], ["float_zero_to_one"], False),
     ],
 )

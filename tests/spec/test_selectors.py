@@ -23,8 +23,16 @@ def test_valid_selectors_parse(raw: str, source: str, name: str, output: str | N
 
 @pytest.mark.parametrize(
     "raw",
-    ["", "$inputs", "$inputs.", "$input.image", "$steps.a.b.c", "$steps.a b.c", "inputs.image",
-     "$steps..x"],
+    [
+        "",
+        "$inputs",
+        "$inputs.",
+        "$input.image",
+        "$steps.a.b.c",
+        "$steps.a b.c",
+        "inputs.image",
+        "$steps..x",
+    ],
 )
 def test_invalid_selectors_say_what_is_expected(raw: str) -> None:
     with pytest.raises(ValueError, match=r"expected '\$inputs.<name>'"):
@@ -33,8 +41,14 @@ def test_invalid_selectors_say_what_is_expected(raw: str) -> None:
 
 @pytest.mark.parametrize(
     ("value", "expected"),
-    [(None, False), ("", False), ("$inputs.x", True), ("$steps.s.o", True), ("$other", False),
-     (3, False)],
+    [
+        (None, False),
+        ("", False),
+        ("$inputs.x", True),
+        ("$steps.s.o", True),
+        ("$other", False),
+        (3, False),
+    ],
 )
 def test_looks_like_selector(value: object, expected: bool) -> None:
     assert looks_like_selector(value) is expected

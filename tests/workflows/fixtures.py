@@ -59,10 +59,12 @@ def normalize(value: Any) -> Any:
     """Make outputs comparable: images by size, uuids masked, floats rounded."""
     if isinstance(value, dict):
         if value.get("type") == "base64" and isinstance(value.get("value"), str):
-            pixels = cv2.imdecode(np.frombuffer(base64.b64decode(value["value"]), np.uint8),
-                                  cv2.IMREAD_COLOR)
-            rest = {k: normalize(v) for k, v in value.items()
-                    if k not in ("value", "video_metadata")}
+            pixels = cv2.imdecode(
+                np.frombuffer(base64.b64decode(value["value"]), np.uint8), cv2.IMREAD_COLOR
+            )
+            rest = {
+                k: normalize(v) for k, v in value.items() if k not in ("value", "video_metadata")
+            }
             return {**rest, "value": {"height": pixels.shape[0], "width": pixels.shape[1]}}
         return {k: normalize(v) for k, v in value.items() if k != "inference_id"}
     if isinstance(value, (list, tuple)):

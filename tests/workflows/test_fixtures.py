@@ -10,9 +10,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fixtures import REPO, fixture_paths, load, normalize, runtime_inputs
 
 import visionflow
-from fixtures import REPO, fixture_paths, load, normalize, runtime_inputs
 
 PATHS = fixture_paths()
 
@@ -37,8 +37,9 @@ def test_compat_api_in_parallel(path: Path) -> None:
         init_parameters={},
         max_concurrent_steps=4,
     )
-    result = engine.run(runtime_parameters=runtime_inputs(fixture["inputs"]),
-                        serialize_results=True)
+    result = engine.run(
+        runtime_parameters=runtime_inputs(fixture["inputs"]), serialize_results=True
+    )
     assert normalize(result) == fixture["expected"]
 
 
@@ -52,8 +53,9 @@ def _cli_args(fixture: dict[str, Any], tmp_path: Path) -> list[str] | None:
             args += ["--param", f"{name}=@{REPO / value['$json']}"]
         elif all(isinstance(v, dict) and "$json" in v for v in values):
             batch = tmp_path / f"{name}.json"
-            batch.write_text(json.dumps([json.loads((REPO / v["$json"]).read_text())
-                                         for v in values]))
+            batch.write_text(
+                json.dumps([json.loads((REPO / v["$json"]).read_text()) for v in values])
+            )
             args += ["--param", f"{name}=@{batch}"]
         elif any(isinstance(v, dict) and ("$image" in v or "$json" in v) for v in values):
             return None  # mixed forms have no command-line spelling
@@ -71,7 +73,9 @@ def test_cli(path: Path, tmp_path: Path) -> None:
     workflow_file.write_text(json.dumps(fixture["specification"]))
     completed = subprocess.run(
         [sys.executable, "-m", "visionflow.cli", "run", str(workflow_file), *args],
-        capture_output=True, text=True, timeout=120,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert completed.returncode == 0, completed.stderr
     assert normalize(json.loads(completed.stdout)) == fixture["expected"]

@@ -80,18 +80,18 @@ _PATTERNS = {
 }
 
 
-def DataSelector(*kinds: Kind | str) -> Any:  # noqa: N802 - reads like a type
+def DataSelector(*kinds: Kind | str) -> Any:
     """A field that takes ``$inputs.x`` or ``$steps.s.out`` of one of ``kinds`` (default: any)."""
     names = kind_names(kinds) or ("*",)
     return Annotated[str, Field(pattern=DATA_SELECTOR_PATTERN), SelectorInfo(names, "data")]
 
 
-def InputSelector(*kinds: Kind | str) -> Any:  # noqa: N802
+def InputSelector(*kinds: Kind | str) -> Any:
     names = kind_names(kinds) or ("*",)
     return Annotated[str, Field(pattern=INPUT_SELECTOR_PATTERN), SelectorInfo(names, "input")]
 
 
-def StepOutputSelector(*kinds: Kind | str) -> Any:  # noqa: N802
+def StepOutputSelector(*kinds: Kind | str) -> Any:
     names = kind_names(kinds) or ("*",)
     return Annotated[
         str, Field(pattern=STEP_OUTPUT_SELECTOR_PATTERN), SelectorInfo(names, "step_output")
@@ -219,7 +219,9 @@ def _field_spec(name: str, annotation: Any, metadata: list[Any]) -> FieldSpec:
     )
 
 
-def _iter_selector_infos(annotation: Any, metadata: Sequence[Any] = ()) -> Iterator[SelectorInfo | None]:
+def _iter_selector_infos(
+    annotation: Any, metadata: Sequence[Any] = ()
+) -> Iterator[SelectorInfo | None]:
     """Yield the SelectorInfo of every selector reachable in a type; None for literal leaves."""
     for item in metadata:
         if isinstance(item, SelectorInfo):
@@ -326,9 +328,14 @@ class Block(abc.ABC):
     def __init__(self, context: BlockContext) -> None:
         self.context = context
 
-    @abc.abstractmethod
-    def run(self, **kwargs: Any) -> Any:
-        """Compute the step's outputs (see the class docstring for the shapes)."""
+    if typing.TYPE_CHECKING:
+        # each block names its own fields as parameters: any signature is a valid override
+        run: typing.Callable[..., Any]
+    else:
+
+        @abc.abstractmethod
+        def run(self, **kwargs: Any) -> Any:
+            """Compute the step's outputs (see the class docstring for the shapes)."""
 
 
 __all__ = [

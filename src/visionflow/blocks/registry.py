@@ -119,7 +119,9 @@ class BlockRegistry:
         return self._by_type.keys()
 
 
-def unknown_block_error(block_type: str, known: Iterable[str], loc: str | None = None) -> CompileError:
+def unknown_block_error(
+    block_type: str, known: Iterable[str], loc: str | None = None
+) -> CompileError:
     known = list(known)
     suggestions = _did_you_mean(block_type, known)
     hint = f"; did you mean {', '.join(repr(s) for s in suggestions)}?" if suggestions else ""

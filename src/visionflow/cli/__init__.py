@@ -40,7 +40,9 @@ def _fail(error: VisionflowError) -> typer.Exit:
     if len(details) > 1:
         console.print(f"[bold red]{title}[/]: {len(details)} problems")
         for detail in details:
-            console.print(f"  [cyan]{detail.loc or '-'}[/]: {detail.message} [dim]({detail.code})[/]")
+            console.print(
+                f"  [cyan]{detail.loc or '-'}[/]: {detail.message} [dim]({detail.code})[/]"
+            )
     else:
         where = f"[cyan]{error.loc}[/]: " if error.loc else ""
         console.print(f"[bold red]{title}[/]: {where}{error.message} [dim]({error.code})[/]")
@@ -52,11 +54,17 @@ def run(
     workflow: Annotated[Path, typer.Argument(help="Workflow definition (JSON file)")],
     image: Annotated[
         list[str] | None,
-        typer.Option("--image", "-i", help="Image file; NAME=PATH for a named input. Repeat for a batch."),
+        typer.Option(
+            "--image", "-i", help="Image file; NAME=PATH for a named input. Repeat for a batch."
+        ),
     ] = None,
     param: Annotated[
         list[str] | None,
-        typer.Option("--param", "-p", help="Input NAME=VALUE (VALUE parsed as JSON when it can be; @FILE reads a JSON file)."),
+        typer.Option(
+            "--param",
+            "-p",
+            help="Input NAME=VALUE (VALUE parsed as JSON when it can be; @FILE reads a JSON file).",
+        ),
     ] = None,
     output_dir: Annotated[
         Path | None,

@@ -29,7 +29,8 @@ def run_command(
         enable_profiling=profile,
     )
     image_inputs = [
-        name for name, node in workflow.plan.inputs.items()
+        name
+        for name, node in workflow.plan.inputs.items()
         if node.type in ("WorkflowImage", "InferenceImage")
     ]
     inputs: dict[str, Any] = {}

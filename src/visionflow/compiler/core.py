@@ -111,11 +111,25 @@ class _Compiler:
             digest=self.digest,
         )
 
-    def _error(self, code: str, message: str, loc: str, *, step: str | None = None,
-               block_type: str | None = None, property_name: str | None = None) -> None:
+    def _error(
+        self,
+        code: str,
+        message: str,
+        loc: str,
+        *,
+        step: str | None = None,
+        block_type: str | None = None,
+        property_name: str | None = None,
+    ) -> None:
         self.details.append(
-            ErrorDetail(code=code, message=message, loc=loc, step=step,
-                        block_type=block_type, property_name=property_name)
+            ErrorDetail(
+                code=code,
+                message=message,
+                loc=loc,
+                step=step,
+                block_type=block_type,
+                property_name=property_name,
+            )
         )
 
     def _raise_if_errors(self) -> None:
@@ -123,8 +137,10 @@ class _Compiler:
             return
         details, self.details = self.details, []
         first = details[0]
-        message = first.message if len(details) == 1 else (
-            f"the workflow has {len(details)} problems; first: {first.loc}: {first.message}"
+        message = (
+            first.message
+            if len(details) == 1
+            else (f"the workflow has {len(details)} problems; first: {first.loc}: {first.message}")
         )
         raise CompileError(message, code=first.code, loc=first.loc, details=details)
 
@@ -161,8 +177,14 @@ class _Compiler:
                 from visionflow.blocks.registry import unknown_block_error
 
                 error = unknown_block_error(block_type, self.registry.known_types())
-                self._error("compile.unknown_block", error.message, f"steps[{index}].type",
-                            step=name, block_type=block_type, property_name="type")
+                self._error(
+                    "compile.unknown_block",
+                    error.message,
+                    f"steps[{index}].type",
+                    step=name,
+                    block_type=block_type,
+                    property_name="type",
+                )
                 continue
             try:
                 manifests[name] = entry.manifest.model_validate(step)
@@ -184,7 +206,9 @@ class _Compiler:
         return entries, manifests
 
     # -- bindings ---------------------------------------------------------------------------
-    def _bindings(self, spec: WorkflowSpec, name: str, manifest: BlockManifest) -> tuple[Binding, ...]:
+    def _bindings(
+        self, spec: WorkflowSpec, name: str, manifest: BlockManifest
+    ) -> tuple[Binding, ...]:
         specs = type(manifest).field_specs()
         offsets = type(manifest).input_dimensionality_offsets
         bindings = []
@@ -211,14 +235,19 @@ class _Compiler:
                     if selector.name not in manifests:
                         self._dangling(selector, loc, name, list(manifests), "step")
                     elif selector.name == name:
-                        self._error("compile.cycle", f"step '{name}' lists itself in "
-                                    f"'{binding.field}'", loc, step=name)
+                        self._error(
+                            "compile.cycle",
+                            f"step '{name}' lists itself in '{binding.field}'",
+                            loc,
+                            step=name,
+                        )
                     elif name not in parents[selector.name]:
                         parents[selector.name].append(name)
         return parents
 
-    def _dangling(self, selector: Selector, loc: str, step: str | None,
-                  candidates: list[str], what: str) -> None:
+    def _dangling(
+        self, selector: Selector, loc: str, step: str | None, candidates: list[str], what: str
+    ) -> None:
         close = difflib.get_close_matches(selector.name, candidates, n=1, cutoff=0.6)
         hint = f"; did you mean '{close[0]}'?" if close else ""
         known = ", ".join(sorted(candidates)) or "none"
@@ -226,7 +255,9 @@ class _Compiler:
             "compile.dangling_selector",
             f"'{selector.raw}' refers to {what} '{selector.name}', which does not exist{hint} "
             f"(known {what}s: {known})",
-            loc, step=step, property_name=loc.rsplit(".", 1)[-1],
+            loc,
+            step=step,
+            property_name=loc.rsplit(".", 1)[-1],
         )
 
     # -- references and kinds -----------------------------------------------------------------
@@ -253,15 +284,21 @@ class _Compiler:
                     if produced is None:
                         continue
                     if selector.is_step_output and selector.name == name:
-                        self._error("compile.cycle", f"step '{name}' uses its own output "
-                                    f"'{selector.raw}'", loc, step=name)
+                        self._error(
+                            "compile.cycle",
+                            f"step '{name}' uses its own output '{selector.raw}'",
+                            loc,
+                            step=name,
+                        )
                         continue
                     if not kinds_compatible(produced, accepted):
                         self._error(
                             "compile.kind_mismatch",
                             f"step '{name}' field '{binding.field}' accepts kinds "
                             f"{list(accepted)}, but '{selector.raw}' produces {list(produced)}",
-                            loc, step=name, block_type=manifests[name].type,
+                            loc,
+                            step=name,
+                            block_type=type(manifests[name]).identifier(),
                             property_name=binding.field,
                         )
 
@@ -294,7 +331,8 @@ class _Compiler:
                 "compile.unknown_output",
                 f"step '{selector.name}' has no output '{selector.output}'{hint} "
                 f"(its outputs: {known})",
-                loc, step=step,
+                loc,
+                step=step,
             )
             return None
         return kinds
@@ -358,7 +396,8 @@ class _Compiler:
                             f"step '{name}' field '{binding.field}' expects data nested "
                             f"{binding.offset} level(s) deeper than the step, but "
                             f"'{selector.raw}' has dimensionality {dim}",
-                            f"steps[{index}].{binding.field}", step=name,
+                            f"steps[{index}].{binding.field}",
+                            step=name,
                             property_name=binding.field,
                         )
                         continue
@@ -371,7 +410,8 @@ class _Compiler:
                     f"step '{name}' ({cls.identifier()}) changes dimensionality by {offset:+d} "
                     "but receives no batch data (images or batch inputs); connect its data "
                     "field to a batch-oriented value",
-                    f"steps[{index}]", step=name,
+                    f"steps[{index}]",
+                    step=name,
                 )
             if dimensionality + offset < 0:
                 dimensionality = max(dimensionality, 1)
@@ -391,24 +431,25 @@ class _Compiler:
                         f"{parent_node.dimensionality}, but step '{name}' runs at "
                         f"dimensionality {dimensionality}; a step can only be gated by a "
                         "condition at its own level or above",
-                        f"steps[{index}]", step=name,
+                        f"steps[{index}]",
+                        step=name,
                     )
             batch_fields = frozenset(cls.batch_fields)
             self._check_batch_mode(name, index, cls, bindings[name], batch_fields, inputs, nodes)
-            targets = tuple(
-                s.name for b in bindings[name] for s in b.selectors if s.is_step
-            )
-            data_selectors = [
-                (b, s) for b in bindings[name] for s in b.selectors if not s.is_step
-            ]
+            targets = tuple(s.name for b in bindings[name] for s in b.selectors if s.is_step)
+            data_selectors = [(b, s) for b in bindings[name] for s in b.selectors if not s.is_step]
             batch_checks = tuple(
-                s for b, s in data_selectors
+                s
+                for b, s in data_selectors
                 if not b.offset and _source_dim(s, inputs, nodes)[0] > 0
             )
-            scalar_sources = tuple(dict.fromkeys(
-                s.name for _, s in data_selectors
-                if s.is_step_output and _source_dim(s, inputs, nodes)[0] == 0
-            ))
+            scalar_sources = tuple(
+                dict.fromkeys(
+                    s.name
+                    for _, s in data_selectors
+                    if s.is_step_output and _source_dim(s, inputs, nodes)[0] == 0
+                )
+            )
             nodes[name] = StepNode(
                 name=name,
                 index=index,
@@ -432,7 +473,10 @@ class _Compiler:
         return nodes
 
     def _step_level(
-        self, name: str, index: int, cls: type[BlockManifest],
+        self,
+        name: str,
+        index: int,
+        cls: type[BlockManifest],
         levels: list[tuple[str, int, tuple[str, ...]]],
     ) -> tuple[int, tuple[str, ...]]:
         if not levels:
@@ -450,14 +494,23 @@ class _Compiler:
                     code,
                     f"step '{name}' mixes batches that do not line up: {detail}; inputs of one "
                     "step must come from the same images (or the same crops) at the same level",
-                    f"steps[{index}].{field_name}", step=name, property_name=field_name,
+                    f"steps[{index}].{field_name}",
+                    step=name,
+                    property_name=field_name,
                 )
                 break
         return dim, lineage
 
-    def _check_batch_mode(self, name: str, index: int, cls: type[BlockManifest],
-                          bindings: tuple[Binding, ...], batch_fields: frozenset[str],
-                          inputs: dict[str, InputNode], nodes: dict[str, StepNode]) -> None:
+    def _check_batch_mode(
+        self,
+        name: str,
+        index: int,
+        cls: type[BlockManifest],
+        bindings: tuple[Binding, ...],
+        batch_fields: frozenset[str],
+        inputs: dict[str, InputNode],
+        nodes: dict[str, StepNode],
+    ) -> None:
         if not batch_fields:
             return
         for binding in bindings:
@@ -471,7 +524,8 @@ class _Compiler:
                         "compile.batch_field",
                         f"step '{name}' field '{binding.field}' takes a single value, but "
                         f"'{selector.raw}' is a batch (one value per image)",
-                        f"steps[{index}].{binding.field}", step=name,
+                        f"steps[{index}].{binding.field}",
+                        step=name,
                         property_name=binding.field,
                     )
 

@@ -43,11 +43,11 @@ from visionflow.data.detections import (
     attach_image_metadata,
     copy_detections,
     detections_to_root_coordinates,
-    needs_root_conversion,
     image_lineage,
     image_size_of,
     make_detections,
     merge_detections,
+    needs_root_conversion,
     shift_detections,
 )
 from visionflow.data.image import (
@@ -101,7 +101,6 @@ __all__ = [
     "deserialize_detections",
     "deserialize_video_metadata",
     "detections_to_root_coordinates",
-    "needs_root_conversion",
     "image_lineage",
     "image_size_of",
     "input_identifier",
@@ -112,6 +111,7 @@ __all__ = [
     "make_detections",
     "mask_to_polygon",
     "merge_detections",
+    "needs_root_conversion",
     "normalise_array",
     "serialize_detections",
     "serialize_image",

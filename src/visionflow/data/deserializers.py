@@ -89,10 +89,9 @@ def load_image(
     """
     if isinstance(value, Image):
         return value
-    if type(value) is np.ndarray and value.ndim == 3 and value.dtype == np.uint8:
-        if value.shape[2] == 3 and value.size:
-            # the in-process hot path (video frames, arrays): nothing to decode or check
-            return Image(value, parent_id=input_identifier(input_name, index))
+    if _is_plain_bgr(value):
+        # the in-process hot path (video frames, arrays): nothing to decode or check
+        return Image(value, parent_id=input_identifier(input_name, index))
     loc = input_loc(input_name, index)
     identifier = input_identifier(input_name, index)
     fields: dict[str, Any] = {}
@@ -126,6 +125,16 @@ def load_image(
         root_id=fields.get("root_id"),
         root_origin=fields.get("root_origin"),
         video_metadata=fields.get("video_metadata"),
+    )
+
+
+def _is_plain_bgr(value: Any) -> bool:
+    return (
+        type(value) is np.ndarray
+        and value.ndim == 3
+        and value.dtype == np.uint8
+        and value.shape[2] == 3
+        and value.size > 0
     )
 
 

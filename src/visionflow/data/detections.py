@@ -451,7 +451,6 @@ def real_keypoints_count(class_names: Sequence[Any] | None, total: int) -> int:
 
 __all__ = [
     "CLASS_NAME_KEY",
-    "needs_root_conversion",
     "DETECTED_CODE_KEY",
     "DETECTION_ID_KEY",
     "IMAGE_DIMENSIONS_KEY",
@@ -483,6 +482,7 @@ __all__ = [
     "image_size_of",
     "make_detections",
     "merge_detections",
+    "needs_root_conversion",
     "new_detection_ids",
     "real_keypoints_count",
     "shift_detections",

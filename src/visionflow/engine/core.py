@@ -95,7 +95,9 @@ class ExecutionEngine:
         except Exception as error:
             raise StepExecutionError(
                 f"could not initialise the block: {type(error).__name__}: {error}",
-                step=step.name, block_type=step.block_type, code="step.init_failed",
+                step=step.name,
+                block_type=step.block_type,
+                code="step.init_failed",
             ) from error
 
     def _executor(self) -> ThreadPoolExecutor | None:
@@ -130,8 +132,13 @@ class ExecutionEngine:
             self.plan, state, serialize=serialize_results, excluded_fields=excluded_fields
         )
         if profiler is not None:
-            profiler.record("workflow_run", "workflow_run", start, time.perf_counter(),
-                            workflow=self.plan.spec.id or self.plan.digest[:12])
+            profiler.record(
+                "workflow_run",
+                "workflow_run",
+                start,
+                time.perf_counter(),
+                workflow=self.plan.spec.id or self.plan.digest[:12],
+            )
         return results
 
     def close(self) -> None:
@@ -221,14 +228,21 @@ def read_definition(path: str | Path) -> dict[str, Any]:
     try:
         data = path.read_bytes()
     except OSError as error:
-        raise SpecError(f"cannot read workflow file '{path}': {error.strerror}",
-                        code="spec.unreadable_file", loc=str(path)) from error
+        raise SpecError(
+            f"cannot read workflow file '{path}': {error.strerror}",
+            code="spec.unreadable_file",
+            loc=str(path),
+        ) from error
     try:
         document = orjson.loads(data)
     except orjson.JSONDecodeError as error:
-        raise SpecError(f"'{path}' is not valid JSON: {error}", code="spec.invalid_json",
-                        loc=str(path)) from error
+        raise SpecError(
+            f"'{path}' is not valid JSON: {error}", code="spec.invalid_json", loc=str(path)
+        ) from error
     if not isinstance(document, dict):
-        raise SpecError(f"'{path}' must hold a JSON object (the workflow definition)",
-                        code="spec.not_an_object", loc=str(path))
+        raise SpecError(
+            f"'{path}' must hold a JSON object (the workflow definition)",
+            code="spec.not_an_object",
+            loc=str(path),
+        )
     return document

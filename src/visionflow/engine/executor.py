@@ -135,8 +135,9 @@ def _run_batch(step: StepNode, state: RunState, block: Block) -> None:
         domain: list[Index] = []
         for index, children in zip(active, results, strict=True):
             if not isinstance(children, list):
-                raise _bad_result(step, index, "a list of output dicts (one per new element)",
-                                  children)
+                raise _bad_result(
+                    step, index, "a list of output dicts (one per new element)", children
+                )
             for j, child in enumerate(children):
                 child_index = index + (j,)
                 domain.append(child_index)
@@ -175,7 +176,9 @@ def _run_collapsing(step: StepNode, state: RunState, block: Block) -> None:
         kwargs: dict[str, Any] = {}
         for binding in step.bindings:
             if binding.field in step.batch_fields or _is_batch_binding(binding, state):
-                kwargs[binding.field] = Batch([state.resolve(binding, c) for c in children], children)
+                kwargs[binding.field] = Batch(
+                    [state.resolve(binding, c) for c in children], children
+                )
             else:
                 kwargs[binding.field] = state.resolve(binding, None)
         outputs[parent] = _check_outputs(step, _call(step, block, kwargs, parent or None), parent)
@@ -190,7 +193,9 @@ def _is_batch_binding(binding: Binding, state: RunState) -> bool:
 
 
 # ---------------------------------------------------------------------------------------------
-def _register_control(step: StepNode, state: RunState, decisions: dict[Index, Any], ran: bool) -> None:
+def _register_control(
+    step: StepNode, state: RunState, decisions: dict[Index, Any], ran: bool
+) -> None:
     targets = step.control_targets
     if step.dimensionality == 0:
         decision = decisions.get(())
@@ -219,11 +224,22 @@ def _call(step: StepNode, block: Block, kwargs: dict[str, Any], index: Index | N
     except StepExecutionError:
         raise
     except VisionflowError as error:
-        raise StepExecutionError(error.message, step=step.name, block_type=step.block_type,
-                                 element=index, code=error.code, inner=error) from error
+        raise StepExecutionError(
+            error.message,
+            step=step.name,
+            block_type=step.block_type,
+            element=index,
+            code=error.code,
+            inner=error,
+        ) from error
     except Exception as error:
-        raise StepExecutionError(f"{type(error).__name__}: {error}", step=step.name,
-                                 block_type=step.block_type, element=index, inner=error) from error
+        raise StepExecutionError(
+            f"{type(error).__name__}: {error}",
+            step=step.name,
+            block_type=step.block_type,
+            element=index,
+            inner=error,
+        ) from error
 
 
 def _check_outputs(step: StepNode, result: Any, index: Index | None) -> dict[str, Any]:
@@ -235,5 +251,8 @@ def _check_outputs(step: StepNode, result: Any, index: Index | None) -> dict[str
 def _bad_result(step: StepNode, index: Index | None, expected: str, got: Any) -> StepExecutionError:
     return StepExecutionError(
         f"the block returned {type(got).__name__}, expected {expected} (a bug in the block)",
-        step=step.name, block_type=step.block_type, element=index, code="step.bad_result",
+        step=step.name,
+        block_type=step.block_type,
+        element=index,
+        code="step.bad_result",
     )

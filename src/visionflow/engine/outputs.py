@@ -20,7 +20,9 @@ def assemble_outputs(
 ) -> list[dict[str, Any]]:
     outputs = [o for o in plan.outputs if not excluded_fields or o.name not in excluded_fields]
     finish = _FINISH_SERIALIZED if serialize else _FINISH_NATIVE
-    scalar = {o.name: finish(o, state.value(o.selector, None)) for o in outputs if o.dimensionality == 0}
+    scalar = {
+        o.name: finish(o, state.value(o.selector, None)) for o in outputs if o.dimensionality == 0
+    }
     batch = [o for o in outputs if o.dimensionality > 0]
     if not batch:
         return [scalar] if scalar else []

@@ -20,10 +20,10 @@ class RunState:
 
     __slots__ = (
         "_children",
-        "getters",
         "batch_outputs",
         "batch_size",
         "domains",
+        "getters",
         "input_batches",
         "input_scalars",
         "masks",
@@ -91,7 +91,9 @@ class RunState:
             return self.value(selector, index)
         if shape == "list":
             return [self._resolve_item(item, binding, index) for item in binding.value]
-        return {key: self._resolve_item(item, binding, index) for key, item in binding.value.items()}
+        return {
+            key: self._resolve_item(item, binding, index) for key, item in binding.value.items()
+        }
 
     def _resolve_item(self, item: Any, binding: Binding, index: Index | None) -> Any:
         if isinstance(item, str) and item.startswith("$"):
@@ -159,7 +161,7 @@ def _getter(plan: Plan, selector: Selector) -> Getter:
 
         return batch_input
     step = plan.steps_by_name[name]
-    output = selector.output
+    output = selector.output or ""
     wildcard = selector.is_wildcard
     dim = step.output_dimensionality
     if dim == 0:

@@ -23,9 +23,7 @@ from visionflow.spec.selectors import NAME_RE, parse_selector
 
 def _check_name(value: str) -> str:
     if not NAME_RE.match(value):
-        raise ValueError(
-            f"'{value}' is not a valid name; use letters, digits, '_' and '-' only"
-        )
+        raise ValueError(f"'{value}' is not a valid name; use letters, digits, '_' and '-' only")
     return value
 
 

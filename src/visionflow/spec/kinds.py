@@ -41,50 +41,111 @@ ROBOFLOW_PROJECT_KIND = _k("roboflow_project", "Project name", "str")
 ROBOFLOW_API_KEY_KIND = _k("roboflow_api_key", "API key (kept for compatibility)", "str")
 FLOAT_ZERO_TO_ONE_KIND = _k("float_zero_to_one", "float value in range [0.0, 1.0]", "float")
 LIST_OF_VALUES_KIND = _k("list_of_values", "List of values of any type", "list")
-SERIALISED_PAYLOADS_KIND = _k("serialised_payloads", "Serialised element that is usually accepted by sink", "any")
+SERIALISED_PAYLOADS_KIND = _k(
+    "serialised_payloads", "Serialised element that is usually accepted by sink", "any"
+)
 BOOLEAN_KIND = _k("boolean", "Boolean flag", "bool")
 INTEGER_KIND = _k("integer", "Integer value", "int")
 STRING_KIND = _k("string", "String value", "str")
-TOP_CLASS_KIND = _k("top_class", "String value representing top class predicted by classification model", "str")
+TOP_CLASS_KIND = _k(
+    "top_class", "String value representing top class predicted by classification model", "str"
+)
 FLOAT_KIND = _k("float", "Float value", "float")
 DICTIONARY_KIND = _k("dictionary", "Dictionary", "dict")
-DETECTION_KIND = _k("detection", "Single element of detections-based prediction (like `object_detection_prediction`)", "tuple")
-CLASSIFICATION_PREDICTION_KIND = _k("classification_prediction", "Predictions from classifier", "dict")
-OBJECT_DETECTION_PREDICTION_KIND = _k("object_detection_prediction", "Prediction with detected bounding boxes in form of sv.Detections(...) object", "dict")
-INSTANCE_SEGMENTATION_PREDICTION_KIND = _k("instance_segmentation_prediction", "Prediction with detected bounding boxes and segmentation masks in form of sv.Detections(...) object", "dict")
-KEYPOINT_DETECTION_PREDICTION_KIND = _k("keypoint_detection_prediction", "Prediction with detected bounding boxes and detected keypoints in form of sv.Detections(...) object", "dict")
-SEMANTIC_SEGMENTATION_PREDICTION_KIND = _k("semantic_segmentation_prediction", "Prediction with per-pixel class label and confidence for semantic segmentation", "dict")
+DETECTION_KIND = _k(
+    "detection",
+    "Single element of detections-based prediction (like `object_detection_prediction`)",
+    "tuple",
+)
+CLASSIFICATION_PREDICTION_KIND = _k(
+    "classification_prediction", "Predictions from classifier", "dict"
+)
+OBJECT_DETECTION_PREDICTION_KIND = _k(
+    "object_detection_prediction",
+    "Prediction with detected bounding boxes in form of sv.Detections(...) object",
+    "dict",
+)
+INSTANCE_SEGMENTATION_PREDICTION_KIND = _k(
+    "instance_segmentation_prediction",
+    "Prediction with detected bounding boxes and segmentation masks in form of sv.Detections(...) object",
+    "dict",
+)
+KEYPOINT_DETECTION_PREDICTION_KIND = _k(
+    "keypoint_detection_prediction",
+    "Prediction with detected bounding boxes and detected keypoints in form of sv.Detections(...) object",
+    "dict",
+)
+SEMANTIC_SEGMENTATION_PREDICTION_KIND = _k(
+    "semantic_segmentation_prediction",
+    "Prediction with per-pixel class label and confidence for semantic segmentation",
+    "dict",
+)
 POINT_KIND = _k("point", "Single point in 2D", "list")
 ZONE_KIND = _k("zone", "Definition of polygon zone", "list")
 RGB_COLOR_KIND = _k("rgb_color", "RGB color", "str")
-IMAGE_KEYPOINTS_KIND = _k("image_keypoints", "Image keypoints detected by classical Computer Vision method", "list")
-CONTOURS_KIND = _k("contours", "List of numpy arrays where each array represents contour points", "list")
+IMAGE_KEYPOINTS_KIND = _k(
+    "image_keypoints", "Image keypoints detected by classical Computer Vision method", "list"
+)
+CONTOURS_KIND = _k(
+    "contours", "List of numpy arrays where each array represents contour points", "list"
+)
 NUMPY_ARRAY_KIND = _k("numpy_array", "Numpy array", "list")
 QR_CODE_DETECTION_KIND = _k("qr_code_detection", "Prediction with QR code detection", "dict")
 BAR_CODE_DETECTION_KIND = _k("bar_code_detection", "Prediction with barcode detection", "dict")
 PREDICTION_TYPE_KIND = _k("prediction_type", "String value with type of prediction", "str")
 PARENT_ID_KIND = _k("parent_id", "Identifier of parent for step output", "str")
-IMAGE_METADATA_KIND = _k("image_metadata", "Dictionary with image metadata required by supervision", "dict")
+IMAGE_METADATA_KIND = _k(
+    "image_metadata", "Dictionary with image metadata required by supervision", "dict"
+)
 BYTES_KIND = _k("bytes", "This kind represent bytes", "bytes")
 INFERENCE_ID_KIND = _k("inference_id", "Inference identifier", "str")
 SECRET_KIND = _k("secret", "Secret value", "str")
-EMBEDDING_KIND = _k("embedding", "A list of floating point numbers representing a vector embedding.", "list")
+EMBEDDING_KIND = _k(
+    "embedding", "A list of floating point numbers representing a vector embedding.", "list"
+)
 TIMESTAMP_KIND = _k("timestamp", "Timestamp (datetime); serialized as ISO-8601 string", "str")
 LANGUAGE_MODEL_OUTPUT_KIND = _k("language_model_output", "LLM / VLM output", "str")
 
 KINDS: dict[str, Kind] = {
     kind.name: kind
     for kind in (
-        WILDCARD_KIND, IMAGE_KIND, VIDEO_METADATA_KIND, ROBOFLOW_MODEL_ID_KIND,
-        ROBOFLOW_PROJECT_KIND, ROBOFLOW_API_KEY_KIND, FLOAT_ZERO_TO_ONE_KIND,
-        LIST_OF_VALUES_KIND, SERIALISED_PAYLOADS_KIND, BOOLEAN_KIND, INTEGER_KIND, STRING_KIND,
-        TOP_CLASS_KIND, FLOAT_KIND, DICTIONARY_KIND, DETECTION_KIND,
-        CLASSIFICATION_PREDICTION_KIND, OBJECT_DETECTION_PREDICTION_KIND,
-        INSTANCE_SEGMENTATION_PREDICTION_KIND, KEYPOINT_DETECTION_PREDICTION_KIND,
-        SEMANTIC_SEGMENTATION_PREDICTION_KIND, POINT_KIND, ZONE_KIND, RGB_COLOR_KIND,
-        IMAGE_KEYPOINTS_KIND, CONTOURS_KIND, NUMPY_ARRAY_KIND, QR_CODE_DETECTION_KIND,
-        BAR_CODE_DETECTION_KIND, PREDICTION_TYPE_KIND, PARENT_ID_KIND, IMAGE_METADATA_KIND,
-        BYTES_KIND, INFERENCE_ID_KIND, SECRET_KIND, EMBEDDING_KIND, TIMESTAMP_KIND,
+        WILDCARD_KIND,
+        IMAGE_KIND,
+        VIDEO_METADATA_KIND,
+        ROBOFLOW_MODEL_ID_KIND,
+        ROBOFLOW_PROJECT_KIND,
+        ROBOFLOW_API_KEY_KIND,
+        FLOAT_ZERO_TO_ONE_KIND,
+        LIST_OF_VALUES_KIND,
+        SERIALISED_PAYLOADS_KIND,
+        BOOLEAN_KIND,
+        INTEGER_KIND,
+        STRING_KIND,
+        TOP_CLASS_KIND,
+        FLOAT_KIND,
+        DICTIONARY_KIND,
+        DETECTION_KIND,
+        CLASSIFICATION_PREDICTION_KIND,
+        OBJECT_DETECTION_PREDICTION_KIND,
+        INSTANCE_SEGMENTATION_PREDICTION_KIND,
+        KEYPOINT_DETECTION_PREDICTION_KIND,
+        SEMANTIC_SEGMENTATION_PREDICTION_KIND,
+        POINT_KIND,
+        ZONE_KIND,
+        RGB_COLOR_KIND,
+        IMAGE_KEYPOINTS_KIND,
+        CONTOURS_KIND,
+        NUMPY_ARRAY_KIND,
+        QR_CODE_DETECTION_KIND,
+        BAR_CODE_DETECTION_KIND,
+        PREDICTION_TYPE_KIND,
+        PARENT_ID_KIND,
+        IMAGE_METADATA_KIND,
+        BYTES_KIND,
+        INFERENCE_ID_KIND,
+        SECRET_KIND,
+        EMBEDDING_KIND,
+        TIMESTAMP_KIND,
         LANGUAGE_MODEL_OUTPUT_KIND,
     )
 }
