@@ -33,8 +33,9 @@ def main(names: list[str]) -> None:
         result = engine.run(
             runtime_parameters=fixtures.runtime_inputs(fixture["inputs"]), serialize_results=True
         )
-        fixture["expected"] = fixtures.normalize(json.loads(json.dumps(result, default=str)))
-        path.write_text(json.dumps(fixture, indent=1) + "\n")
+        stored = json.loads(path.read_text())
+        stored["expected"] = fixtures.normalize(json.loads(json.dumps(result, default=str)))
+        path.write_text(json.dumps(stored, indent=1) + "\n")
         print(f"{path.name}: {len(fixture['expected'])} result(s)")
 
 

@@ -5,10 +5,10 @@ a ``loc`` (a JSON path such as ``steps[2].predictions``) where it applies, and a
 says what was expected, what was received and how to fix it.
 
 >>> try:
-...     raise SpecError("name is required", code="spec.missing_field", loc="steps[0].name")
+...     raise SpecError("field required", code="spec.invalid_field", loc="steps[0].name")
 ... except VisionflowError as error:
 ...     print(error.code, error.loc)
-spec.missing_field steps[0].name
+spec.invalid_field steps[0].name
 """
 
 from __future__ import annotations

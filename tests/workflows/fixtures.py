@@ -2,7 +2,7 @@
 
 A fixture file (``tests/workflows/*.json``) holds::
 
-    {"description": "...", "specification": {...},
+    {"description": "...", "specification": {...} or "specification_file": "examples/x.json",
      "inputs": {"image": {"$image": "examples/images/dog.jpg"},
                 "predictions": {"$json": "examples/dog_predictions.json"}, "k": 3},
      "expected": [...]}
@@ -34,7 +34,11 @@ def fixture_paths() -> list[Path]:
 
 
 def load(path: Path) -> dict[str, Any]:
-    return json.loads(path.read_text())
+    """A fixture; ``specification_file`` (a path from the repository root) is read in."""
+    fixture = json.loads(path.read_text())
+    if "specification_file" in fixture:
+        fixture["specification"] = json.loads((REPO / fixture["specification_file"]).read_text())
+    return fixture
 
 
 def runtime_inputs(spec: dict[str, Any]) -> dict[str, Any]:

@@ -91,9 +91,21 @@ class BlockRegistry:
             if self._loaded:
                 return
             self._loaded = True
-            for module in CORE_BLOCK_MODULES:
-                importlib.import_module(module)
+            for module_name in CORE_BLOCK_MODULES:
+                self._register_module(importlib.import_module(module_name), source="core")
             _load_entry_points(self)
+
+    def _register_module(self, module: Any, *, source: str) -> None:
+        """Register the blocks a module defines (its decorators only fill the default one)."""
+        for value in vars(module).values():
+            if (
+                isinstance(value, type)
+                and issubclass(value, Block)
+                and value.__module__ == module.__name__
+                and isinstance(getattr(value, "manifest", None), type)
+                and not self.contains(value.manifest.identifier())
+            ):
+                self.register(value, source=source)
 
     def get(self, block_type: str) -> BlockEntry:
         self.ensure_loaded()
@@ -154,7 +166,8 @@ def _load_entry_points(registry: BlockRegistry) -> None:
                 registry.register(block_class, source=f"plugin:{entry_point.name}")
         elif isinstance(loaded, type) and issubclass(loaded, Block):
             registry.register(loaded, source=f"plugin:{entry_point.name}")
-        # a module: its decorators already registered what it holds
+        else:  # a module of block classes
+            registry._register_module(loaded, source=f"plugin:{entry_point.name}")
 
 
 #: the process-wide registry used by default.

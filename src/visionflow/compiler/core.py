@@ -301,6 +301,9 @@ class _Compiler:
                             block_type=type(manifests[name]).identifier(),
                             property_name=binding.field,
                         )
+        for index, output in enumerate(spec.outputs):
+            selector = parse_selector(output.selector)
+            self._produced_kinds(selector, f"outputs[{index}].selector", None, inputs, outputs_of)
 
     def _produced_kinds(
         self,
