@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: demo test lint bench install clean docs
+.PHONY: demo test lint bench bench-reference install clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -16,7 +16,9 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 demo: install
-	$(BIN)/visionflow run examples/crop_and_filter.json --image examples/images/dog.jpg --output-dir out/demo
+	$(BIN)/visionflow run examples/crop_and_filter.json --image examples/images/dog.jpg \
+		--param predictions=@examples/dog_predictions.json --output-dir out/demo
+	@echo "image outputs and result.json written to out/demo/"
 
 test: install
 	$(BIN)/python -m pytest -n 2 -q
@@ -30,8 +32,14 @@ lint: install
 bench: install
 	$(BIN)/python benchmarks/run_all.py
 
-docs: install
-	$(BIN)/python scripts/generate_block_docs.py
+# The reference engine (roboflow-workflows, with torch: several GB) in its own environment, so
+# that `make bench` measures it side by side. Optional; nothing else needs it.
+REFERENCE_VENV := benchmarks/.reference-venv
+bench-reference:
+	test -x $(REFERENCE_VENV)/bin/python || $(PYTHON) -m venv $(REFERENCE_VENV)
+	$(REFERENCE_VENV)/bin/python -m pip install --quiet "torch==2.14.1" "torchvision==0.29.1" \
+		"roboflow-workflows==0.2.14"
+	$(MAKE) bench
 
 clean:
 	rm -rf $(VENV) out .pytest_cache .mypy_cache .ruff_cache

@@ -61,6 +61,7 @@ def run_command(
         raise _UsageError(f"image input(s) {', '.join(missing)} need --image")
     result = workflow.run(serialize=True, **inputs)
     if output_dir is not None:
+        # images go to files; what is printed names them instead of holding base64
         _write_outputs(output_dir, result)
         if profile:
             (output_dir / "trace.json").write_bytes(orjson.dumps(workflow.trace()))
@@ -106,7 +107,7 @@ def _extract_images(value: Any, directory: Path, stem: str) -> Any:
         if value.get("type") == "base64" and isinstance(value.get("value"), str):
             path = directory / f"{stem}.jpg"
             path.write_bytes(base64.b64decode(value["value"]))
-            return {"type": "file", "value": path.name}
+            return {**value, "type": "file", "value": path.name}
         return {k: _extract_images(v, directory, f"{stem}_{k}") for k, v in value.items()}
     if isinstance(value, list):
         return [_extract_images(v, directory, f"{stem}_{i}") for i, v in enumerate(value)]

@@ -490,18 +490,28 @@ class _Compiler:
             chosen = max(levels, key=lambda lv: lv[1])
         dim, lineage = chosen[1], chosen[2]
         for field_name, field_dim, field_lineage in levels:
-            if field_lineage != lineage[: len(field_lineage)] or field_dim > dim:
-                detail = ", ".join(f"'{f}' at {d} ({' > '.join(lin)})" for f, d, lin in levels)
-                code = "compile.lineage_mismatch" if field_dim == dim else "compile.dimensionality"
-                self._error(
-                    code,
-                    f"step '{name}' mixes batches that do not line up: {detail}; inputs of one "
-                    "step must come from the same images (or the same crops) at the same level",
-                    f"steps[{index}].{field_name}",
-                    step=name,
-                    property_name=field_name,
+            if field_dim == dim and field_lineage == lineage:
+                continue
+            detail = ", ".join(f"'{f}' at level {d} ({' > '.join(lin)})" for f, d, lin in levels)
+            if field_dim == dim:
+                code, why = (
+                    "compile.lineage_mismatch",
+                    "inputs of one step must come from the same images (or the same crops)",
                 )
-                break
+            else:
+                code, why = (
+                    "compile.dimensionality",
+                    "a value per image cannot be combined with a value per crop unless the "
+                    "block takes inputs one level apart",
+                )
+            self._error(
+                code,
+                f"step '{name}' mixes batches that do not line up: {detail}; {why}",
+                f"steps[{index}].{field_name}",
+                step=name,
+                property_name=field_name,
+            )
+            break
         return dim, lineage
 
     def _check_batch_mode(
