@@ -111,19 +111,23 @@ def out(name: str, selector: str) -> dict[str, str]:
         (
             doc(
                 [N],
-                [
-                    {"type": "test/split@v1", "name": "s", "count": "$inputs.n"},
-                    {
-                        "type": "test/batch_add@v1",
-                        "name": "b",
-                        "a": "$steps.s.item",
-                        "b": "$inputs.n",
-                    },
-                ],
+                [{"type": "test/batch_add@v1", "name": "b", "a": "$inputs.n", "b": "$inputs.n"}],
             ),
             "compile.batch_field",
-            "steps[1].b",
+            "steps[0].b",
             "takes a single value",
+        ),
+        (
+            doc(
+                [N],
+                [
+                    {"type": "test/split@v1", "name": "s", "count": "$inputs.n"},
+                    {"type": "test/add@v1", "name": "a", "a": "$steps.s.item", "b": "$inputs.n"},
+                ],
+            ),
+            "compile.dimensionality",
+            "steps[1]",
+            "a value per image cannot be combined",
         ),
         (
             doc(
