@@ -24,6 +24,8 @@ def input_identifier(input_name: str, index: int | Sequence[int] | None) -> str:
     """The reference's id of an input element: ``name``, ``name.[i]``, ``name.[i].[j]``."""
     if index is None:
         return input_name
+    if type(index) is int:
+        return f"{input_name}.[{index}]"
     indices = [index] if isinstance(index, int) else list(index)
     return input_name + "".join(f".[{i}]" for i in indices)
 

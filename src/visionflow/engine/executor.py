@@ -7,9 +7,9 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import Any
 
 from visionflow.blocks.base import Batch, Block, FlowControl
-from visionflow.compiler.plan import Binding, Plan, StepNode
+from visionflow.compiler.plan import Plan, StepNode
 from visionflow.engine.profiling import Profiler
-from visionflow.engine.state import Index, RunState
+from visionflow.engine.state import Index, RunState, step_fields
 from visionflow.errors import StepExecutionError, VisionflowError
 
 
@@ -79,7 +79,7 @@ def _run_scalar(step: StepNode, state: RunState, block: Block) -> None:
         state.scalar_outputs[step.name] = None
         _register_control(step, state, {}, ran=False)
         return
-    kwargs = {b.field: state.resolve(b, None) for b in step.bindings}
+    kwargs = state.kwargs(step, None)
     if step.batch_mode:
         for name in step.batch_fields:
             kwargs[name] = Batch([kwargs[name]], [()])
@@ -122,10 +122,7 @@ def _run_batch(step: StepNode, state: RunState, block: Block) -> None:
     if step.batch_mode:
         results = _call_batch(step, state, block, active) if active else []
     else:
-        results = []
-        for index in active:
-            kwargs = {b.field: state.resolve(b, index) for b in step.bindings}
-            results.append(_call(step, block, kwargs, index))
+        results = _call_each(step, state, block, active)
     if step.is_flow_control:
         _register_control(step, state, dict(zip(active, results, strict=True)), ran=True)
         state.batch_outputs[step.name] = {}
@@ -151,13 +148,33 @@ def _run_batch(step: StepNode, state: RunState, block: Block) -> None:
     }
 
 
+def _call_each(step: StepNode, state: RunState, block: Block, active: list[Index]) -> list[Any]:
+    """One ``run()`` per element (blocks without batch fields): the hottest loop of the engine."""
+    literals, dynamic = step_fields(state.plan, step)
+    run = block.run
+    results = []
+    for index in active:
+        kwargs = dict(literals)
+        for field, resolve in dynamic:
+            kwargs[field] = resolve(state, index)
+        try:
+            results.append(run(**kwargs))
+        except Exception as error:
+            raise _step_error(step, index, error) from error
+    return results
+
+
 def _call_batch(step: StepNode, state: RunState, block: Block, active: list[Index]) -> list[Any]:
-    kwargs: dict[str, Any] = {}
-    for binding in step.bindings:
-        if binding.field in step.batch_fields:
-            kwargs[binding.field] = Batch([state.resolve(binding, i) for i in active], active)
+    literals, dynamic = step_fields(state.plan, step)
+    kwargs = dict(literals)
+    for field, resolve in dynamic:
+        if field in step.batch_fields:
+            kwargs[field] = Batch([resolve(state, i) for i in active], active)
         else:
-            kwargs[binding.field] = state.resolve(binding, None)
+            kwargs[field] = resolve(state, None)
+    for field in step.batch_fields:
+        if field in literals:  # a literal given to a batch field: the same for every element
+            kwargs[field] = Batch([literals[field]] * len(active), active)
     results = _call(step, block, kwargs, None)
     if not isinstance(results, list) or len(results) != len(active):
         raise _bad_result(step, None, f"a list of {len(active)} results, one per element", results)
@@ -168,19 +185,19 @@ def _run_collapsing(step: StepNode, state: RunState, block: Block) -> None:
     active = set(_active_elements(step, state, state.domain(step.lineage)))
     parent_lineage = step.lineage[:-1]
     parents: list[Index] = state.domain(parent_lineage) if parent_lineage else [()]
+    literals, dynamic = step_fields(state.plan, step)
+    batched = {field for field, _ in dynamic} & _batch_bound_fields(step, state)
     outputs: dict[Index, dict[str, Any]] = {}
     for parent in parents:
         children = [c for c in state.children(step.lineage, parent) if c in active]
         if not children:
             continue  # nothing to collapse: the parent's value is missing, as in the reference
-        kwargs: dict[str, Any] = {}
-        for binding in step.bindings:
-            if binding.field in step.batch_fields or _is_batch_binding(binding, state):
-                kwargs[binding.field] = Batch(
-                    [state.resolve(binding, c) for c in children], children
-                )
+        kwargs = dict(literals)
+        for field, resolve in dynamic:
+            if field in batched:
+                kwargs[field] = Batch([resolve(state, c) for c in children], children)
             else:
-                kwargs[binding.field] = state.resolve(binding, None)
+                kwargs[field] = resolve(state, None)
         outputs[parent] = _check_outputs(step, _call(step, block, kwargs, parent or None), parent)
     if step.output_dimensionality == 0:
         state.scalar_outputs[step.name] = outputs.get(())
@@ -188,8 +205,13 @@ def _run_collapsing(step: StepNode, state: RunState, block: Block) -> None:
         state.batch_outputs[step.name] = outputs
 
 
-def _is_batch_binding(binding: Binding, state: RunState) -> bool:
-    return any(not s.is_step and state.is_batch_source(s) for s in binding.selectors)
+def _batch_bound_fields(step: StepNode, state: RunState) -> set[str]:
+    """Fields that receive batch data (or are declared batch fields)."""
+    return set(step.batch_fields) | {
+        b.field
+        for b in step.bindings
+        if any(not s.is_step and state.is_batch_source(s) for s in b.selectors)
+    }
 
 
 # ---------------------------------------------------------------------------------------------
@@ -221,25 +243,26 @@ def _enabled_targets(step: StepNode, decision: Any) -> set[str]:
 def _call(step: StepNode, block: Block, kwargs: dict[str, Any], index: Index | None) -> Any:
     try:
         return block.run(**kwargs)
-    except StepExecutionError:
-        raise
-    except VisionflowError as error:
-        raise StepExecutionError(
-            error.message,
-            step=step.name,
-            block_type=step.block_type,
-            element=index,
-            code=error.code,
-            inner=error,
-        ) from error
     except Exception as error:
-        raise StepExecutionError(
-            f"{type(error).__name__}: {error}",
-            step=step.name,
-            block_type=step.block_type,
-            element=index,
-            inner=error,
-        ) from error
+        raise _step_error(step, index, error) from error
+
+
+def _step_error(step: StepNode, index: Index | None, error: Exception) -> Exception:
+    """The error a caller sees: the step, its block type, the element, the block's message."""
+    if isinstance(error, StepExecutionError):
+        return error
+    if isinstance(error, VisionflowError):
+        message, code = error.message, error.code
+    else:
+        message, code = f"{type(error).__name__}: {error}", None
+    return StepExecutionError(
+        message,
+        step=step.name,
+        block_type=step.block_type,
+        element=index,
+        code=code,
+        inner=error,
+    )
 
 
 def _check_outputs(step: StepNode, result: Any, index: Index | None) -> dict[str, Any]:

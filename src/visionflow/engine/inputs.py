@@ -107,6 +107,10 @@ def _decode_batch(
         for i in range(1, len(values)):
             decoded[(i,)] = decoded[(0,)]
         return decoded
+    if node.dimensionality == 1:
+        for i, value in enumerate(values):
+            decoded[(i,)] = _decode_value(node, value, (i,), policy)
+        return decoded
     for i, value in enumerate(values):
         _decode_nested(node, value, (i,), policy, decoded, domains)
     return decoded

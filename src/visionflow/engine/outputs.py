@@ -27,10 +27,15 @@ def assemble_outputs(
     if not batch:
         return [scalar] if scalar else []
     results = []
+    getters = state.getters
     for top in state.domain(batch[0].lineage[:1]):
         row = dict(scalar)
         for output in batch:
-            row[output.name] = _nested(output, state, top, finish)
+            if output.dimensionality == 1:
+                value = getters[output.selector.raw](state, top)
+                row[output.name] = finish(output, value)
+            else:
+                row[output.name] = _nested(output, state, top, finish)
         results.append(row)
     # keep the declared order of outputs in every dict
     order = [o.name for o in outputs]

@@ -79,30 +79,13 @@ class RunState:
             return self.plan.inputs[selector.name].lineage
         return self.plan.steps_by_name[selector.name].output_lineage
 
-    def resolve(self, binding: Binding, index: Index | None) -> Any:
-        """A field's value for one element: literal, selector value, or a container of both."""
-        shape = binding.shape
-        if shape == "literal":
-            return binding.value
-        if shape == "selector":
-            selector = binding.selectors[0]
-            if binding.offset and index is not None and self.is_batch_source(selector):
-                return self.nested_values(selector, index)
-            return self.value(selector, index)
-        if shape == "list":
-            return [self._resolve_item(item, binding, index) for item in binding.value]
-        return {
-            key: self._resolve_item(item, binding, index) for key, item in binding.value.items()
-        }
-
-    def _resolve_item(self, item: Any, binding: Binding, index: Index | None) -> Any:
-        if isinstance(item, str) and item.startswith("$"):
-            for selector in binding.selectors:
-                if selector.raw == item:
-                    if selector.is_step:
-                        return item
-                    return self.value(selector, index)
-        return item
+    def kwargs(self, step: StepNode, index: Index | None) -> dict[str, Any]:
+        """The step's fields for one element (``index`` None: scalar values only)."""
+        literals, dynamic = step_fields(self.plan, step)
+        kwargs = dict(literals)
+        for field, resolve in dynamic:
+            kwargs[field] = resolve(self, index)
+        return kwargs
 
     def nested_values(self, selector: Selector, index: Index) -> Any:
         """Values of a deeper batch under one element (fields with a dimensionality offset)."""
@@ -186,3 +169,58 @@ def _getter(plan: Plan, selector: Selector) -> Getter:
         return element if wildcard else element.get(output)
 
     return batch_step
+
+
+Resolver = Callable[[RunState, "Index | None"], Any]
+
+
+def step_fields(
+    plan: Plan, step: StepNode
+) -> tuple[dict[str, Any], tuple[tuple[str, Resolver], ...]]:
+    """A step's literal fields and a resolver per selector field, derived once per plan."""
+    cache = plan.runtime_cache.setdefault("fields", {})
+    fields = cache.get(step.name)
+    if fields is None:
+        literals = {b.field: b.value for b in step.bindings if b.shape == "literal"}
+        dynamic = tuple(
+            (b.field, _resolver(plan, b)) for b in step.bindings if b.shape != "literal"
+        )
+        fields = cache[step.name] = (literals, dynamic)
+    return fields
+
+
+def _resolver(plan: Plan, binding: Binding) -> Resolver:
+    getters = accessors(plan)
+    if binding.shape == "literal":
+        value = binding.value
+        return lambda state, index: value
+    if binding.shape == "selector":
+        selector = binding.selectors[0]
+        get = getters[selector.raw]
+        if binding.offset and _is_batch(plan, selector):
+
+            def nested(state: RunState, index: Index | None) -> Any:
+                if index is None:
+                    return get(state, index)
+                return state.nested_values(selector, index)
+
+            return nested
+        return get
+    # containers: selectors resolved, literals and step references kept as written
+    parts = [
+        (key, getters.get(item) if isinstance(item, str) else None, item)
+        for key, item in (
+            binding.value.items() if binding.shape == "dict" else enumerate(binding.value)
+        )
+    ]
+    if binding.shape == "dict":
+        return lambda state, index: {
+            key: get(state, index) if get else item for key, get, item in parts
+        }
+    return lambda state, index: [get(state, index) if get else item for _, get, item in parts]
+
+
+def _is_batch(plan: Plan, selector: Selector) -> bool:
+    if selector.is_input:
+        return plan.inputs[selector.name].is_batch
+    return plan.steps_by_name[selector.name].output_dimensionality > 0
