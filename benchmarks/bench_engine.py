@@ -125,12 +125,16 @@ def main() -> None:
         rows,
     )
     worst_step = max(v["overhead_s"] / v["steps"] for v in ours.values())
-    print(f"target overhead < 50 µs per step: {'met' if worst_step < 50e-6 else 'MISSED'} "
-          f"(worst {us(worst_step)})")
+    print(
+        f"target overhead < 50 µs per step: {'met' if worst_step < 50e-6 else 'MISSED'} "
+        f"(worst {us(worst_step)})"
+    )
     if reference is not None:
         worst_ratio = min(reference["runs"][k] / v["run_s"] for k, v in ours.items())
-        print(f"target at least 10x below the reference: "
-              f"{'met' if worst_ratio >= 10 else 'MISSED'} (worst {worst_ratio:.1f}x)")
+        print(
+            f"target at least 10x below the reference: "
+            f"{'met' if worst_ratio >= 10 else 'MISSED'} (worst {worst_ratio:.1f}x)"
+        )
     if reference is None:
         print(
             "reference engine: not installed here; `make bench-reference` installs it "

@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from visionflow import ExecutionEngine, RuntimeInputError, Workflow
 
@@ -195,3 +197,17 @@ def test_workflow_api_runs_images(image: Any) -> None:
     )
     assert workflow.run(image=image) == [{"w": 160}]
     assert workflow.run(image=[image, image[:50]]) == [{"w": 160}, {"w": 160}]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    counts=st.lists(st.integers(min_value=0, max_value=4), min_size=1, max_size=6),
+    k=st.integers(min_value=-5, max_value=5),
+)
+def test_nested_outputs_follow_any_number_of_children(counts: list[int], k: int) -> None:
+    steps = [SPLIT, ADD, {"type": "test/collect@v1", "name": "c", "values": "$steps.add.sum"}]
+    result = run(
+        steps, [out("items", "$steps.add.sum"), out("c", "$steps.c.values")], n=counts, k=k
+    )
+    assert [row["items"] for row in result] == [[k + j for j in range(c)] for c in counts]
+    assert [row["c"] for row in result] == [[k + j for j in range(c)] or None for c in counts]
