@@ -164,7 +164,7 @@ def crop_detections(
             pixels = overlay_crop_with_mask(
                 crop.numpy_image, masks[idx, y_min:y_max, x_min:x_max], mask_opacity, bgr_color
             )
-            crop = _with_pixels(crop, pixels)
+            crop = crop.derive(pixels)
         results.append(
             {
                 "crops": crop,
@@ -203,13 +203,6 @@ def _dense_masks(mask: Any) -> np.ndarray | None:
     if hasattr(mask, "to_dense"):  # supervision's CompactMask
         return mask.to_dense()
     return np.asarray(mask)
-
-
-def _with_pixels(crop: Image, pixels: np.ndarray) -> Image:
-    """The same crop (same lineage and video metadata) with other pixels."""
-    derived = crop.derive(pixels)
-    derived.video_metadata = crop.video_metadata
-    return derived
 
 
 def overlay_crop_with_mask(
