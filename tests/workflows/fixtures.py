@@ -9,7 +9,8 @@ A fixture file (``tests/workflows/*.json``) holds::
 
 ``expected`` is the reference engine's serialized output, normalized (``normalize``) so that
 random ids and JPEG bytes do not matter; ``scripts/reference_expectations.py`` writes it by
-running the reference. This module is plain Python + numpy + OpenCV so the reference's
+running the reference. A fixture with ``"reference_differs": "<why>"`` documents a deliberate
+difference (docs/compatibility.md); its ``expected`` is written and checked by hand. This module is plain Python + numpy + OpenCV so the reference's
 environment can import it too.
 """
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import difflib
 import importlib
+import pkgutil
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -19,14 +20,29 @@ from typing import Any
 from visionflow.blocks.base import Block, BlockManifest
 from visionflow.errors import CompileError
 
-#: modules of the core catalogue, imported on first use.
-CORE_BLOCK_MODULES: tuple[str, ...] = (
-    "visionflow.blocks.transformations.crops",
-    "visionflow.blocks.transformations.detections",
-    "visionflow.blocks.formatters.expression",
-    "visionflow.blocks.flow_control.continue_if",
-    "visionflow.blocks.fusion.dimension_collapse",
+#: packages of the core catalogue: every public module in them is imported on first use.
+CORE_BLOCK_PACKAGES: tuple[str, ...] = (
+    "visionflow.blocks.transformations",
+    "visionflow.blocks.fusion",
+    "visionflow.blocks.formatters",
+    "visionflow.blocks.flow_control",
+    "visionflow.blocks.visualizations",
+    "visionflow.blocks.classical_cv",
+    "visionflow.blocks.analytics",
+    "visionflow.blocks.sinks",
+    "visionflow.blocks.models",
 )
+
+
+def core_block_modules() -> list[str]:
+    """Every module of the core catalogue (private ``_modules`` hold helpers, not blocks)."""
+    names = []
+    for package_name in CORE_BLOCK_PACKAGES:
+        package = importlib.import_module(package_name)
+        for info in pkgutil.iter_modules(package.__path__):
+            if not info.name.startswith("_"):
+                names.append(f"{package_name}.{info.name}")
+    return sorted(names)
 
 ENTRY_POINT_GROUP = "visionflow.blocks"
 
@@ -91,7 +107,7 @@ class BlockRegistry:
             if self._loaded:
                 return
             self._loaded = True
-            for module_name in CORE_BLOCK_MODULES:
+            for module_name in core_block_modules():
                 self._register_module(importlib.import_module(module_name), source="core")
             _load_entry_points(self)
 
