@@ -151,6 +151,9 @@ class BlockManifest(BaseModel):
     outputs: ClassVar[tuple[Output, ...]] = ()
     #: fields whose batches reach ``run()`` whole; the others are given one element at a time.
     batch_fields: ClassVar[tuple[str, ...]] = ()
+    #: fields that receive a ``Batch`` when given batch data and the plain value when given a
+    #: parameter (the reference's "parameters with scalars and batches").
+    batch_or_scalar_fields: ClassVar[tuple[str, ...]] = ()
     #: +1 for blocks that make one output element per item (crops), -1 for blocks that collapse.
     output_dimensionality_offset: ClassVar[int] = 0
     #: fields expected one level deeper than the step (e.g. ``{"predictions": 1}``).

@@ -44,6 +44,7 @@ def core_block_modules() -> list[str]:
                 names.append(f"{package_name}.{info.name}")
     return sorted(names)
 
+
 ENTRY_POINT_GROUP = "visionflow.blocks"
 
 
@@ -224,7 +225,7 @@ def describe_block(entry: BlockEntry) -> dict[str, Any]:
             if spec.selector_kinds is not None
         },
         "dimensionality_reference_property": manifest.dimensionality_reference,
-        "accepts_batch_input": bool(manifest.batch_fields),
+        "accepts_batch_input": bool(manifest.batch_fields or manifest.batch_or_scalar_fields),
         "accepts_empty_values": manifest.accepts_empty_values,
         "execution_engine_compatibility": ">=1.0.0,<2.0.0",
     }

@@ -27,6 +27,11 @@ import orjson
 from pydantic import ValidationError
 
 from visionflow.blocks.base import BlockManifest, FieldSpec
+from visionflow.blocks.dynamic import (
+    compile_dynamic_blocks,
+    python_blocks_allowed,
+    refuse_python_blocks,
+)
 from visionflow.blocks.registry import BlockEntry, BlockRegistry, default_registry
 from visionflow.compiler.plan import INPUT_LINEAGE, Binding, InputNode, OutputNode, Plan, StepNode
 from visionflow.errors import CompileError, ErrorDetail, VisionflowError
@@ -49,11 +54,22 @@ def definition_digest(document: Any) -> str:
     return hashlib.sha256(canonical).hexdigest()
 
 
-def compile_workflow(document: Any, *, registry: BlockRegistry | None = None) -> Plan:
-    """Compile a definition (bare or wrapped), reusing the plan of an identical document."""
+def compile_workflow(
+    document: Any,
+    *,
+    registry: BlockRegistry | None = None,
+    allow_python_blocks: bool | None = None,
+) -> Plan:
+    """Compile a definition (bare or wrapped), reusing the plan of an identical document.
+
+    Inline Python blocks (``dynamic_blocks_definitions``) are refused unless
+    ``allow_python_blocks`` is True, or it is None and ``VISIONFLOW_ALLOW_PYTHON_BLOCKS=1``.
+    """
     registry = registry or default_registry
     registry.ensure_loaded()
     bare = unwrap_document(document)
+    if bare.get("dynamic_blocks_definitions") and not python_blocks_allowed(allow_python_blocks):
+        raise refuse_python_blocks()
     try:
         digest = definition_digest(bare)
     except TypeError as error:
@@ -85,10 +101,17 @@ class _Compiler:
         self.digest = digest
         self.registry = registry
         self.details: list[ErrorDetail] = []
+        self.local_blocks: dict[str, BlockEntry] = {}
 
     # -- driver -----------------------------------------------------------------------------
     def compile(self) -> Plan:
         spec = WorkflowSpec.parse(self.document)
+        self.local_blocks = {
+            block.manifest.identifier(): BlockEntry(
+                block.manifest.identifier(), (), block, "dynamic"
+            )
+            for block in compile_dynamic_blocks(spec.dynamic_blocks_definitions, allowed=True)
+        }
         inputs = self._inputs(spec)
         entries, manifests = self._manifests(spec)
         self._raise_if_errors()
@@ -172,11 +195,12 @@ class _Compiler:
         manifests: dict[str, BlockManifest] = {}
         for index, step in enumerate(spec.steps):
             name, block_type = step["name"], step["type"]
-            entry = self.registry.find(block_type)
+            entry = self.local_blocks.get(block_type) or self.registry.find(block_type)
             if entry is None:
                 from visionflow.blocks.registry import unknown_block_error
 
-                error = unknown_block_error(block_type, self.registry.known_types())
+                known = [*self.registry.known_types(), *self.local_blocks]
+                error = unknown_block_error(block_type, known)
                 self._error(
                     "compile.unknown_block",
                     error.message,
@@ -437,8 +461,16 @@ class _Compiler:
                         f"steps[{index}]",
                         step=name,
                     )
-            batch_fields = frozenset(cls.batch_fields)
-            self._check_batch_mode(name, index, cls, bindings[name], batch_fields, inputs, nodes)
+            either = frozenset(cls.batch_or_scalar_fields)
+            batch_fields = frozenset(cls.batch_fields) | {
+                b.field
+                for b in bindings[name]
+                if b.field in either
+                and any(not s.is_step and _source_dim(s, inputs, nodes)[0] > 0 for s in b.selectors)
+            }
+            self._check_batch_mode(
+                name, index, cls, bindings[name], batch_fields | either, inputs, nodes
+            )
             targets = tuple(s.name for b in bindings[name] for s in b.selectors if s.is_step)
             data_selectors = [(b, s) for b in bindings[name] for s in b.selectors if not s.is_step]
             batch_checks = tuple(
@@ -468,7 +500,7 @@ class _Compiler:
                 output_dimensionality=out_dim,
                 output_lineage=out_lineage if out_dim else (),
                 outputs=outputs_of[name],
-                batch_mode=bool(batch_fields),
+                batch_mode=bool(cls.batch_fields or either),
                 batch_fields=batch_fields,
                 batch_checks=batch_checks,
                 scalar_sources=scalar_sources,

@@ -61,6 +61,7 @@ class StepNode:
     output_lineage: tuple[str, ...]
     outputs: dict[str, tuple[str, ...]]  # output name -> kinds
     batch_mode: bool  # run() gets whole batches
+    #: fields given as a ``Batch`` to run() in batch mode (scalars broadcast into one)
     batch_fields: frozenset[str]
     #: selectors of batch data at the step's own level: an element runs only where all are set
     batch_checks: tuple[Selector, ...] = ()

@@ -84,6 +84,14 @@ class VideoMetadata:
         return cls(video_identifier=image_id, frame_number=0, fps=30)
 
 
+@dataclass(frozen=True)
+class ParentMetadata:
+    """An image's parent id and its origin inside that parent (None for input images)."""
+
+    parent_id: str
+    origin: Origin | None = None
+
+
 class ImageDecodeError(ValueError):
     """Raised when bytes cannot be decoded into an image."""
 
@@ -228,6 +236,15 @@ class Image:
             return self.width, self.height
         return self.root_origin.width, self.root_origin.height
 
+    @property
+    def parent_metadata(self) -> ParentMetadata:
+        """The reference's view of the parent: its id and where this image sits inside it."""
+        return ParentMetadata(self.parent_id, self.origin)
+
+    @property
+    def workflow_root_ancestor_metadata(self) -> ParentMetadata:
+        return ParentMetadata(self.root_id, self.root_origin)
+
     def crop(self, x_min: int, y_min: int, x_max: int, y_max: int, *, crop_id: str) -> Image:
         """A child image (a numpy view) whose lineage points at this image and its root."""
         height, width = self.numpy_image.shape[:2]
@@ -265,6 +282,7 @@ __all__ = [
     "Image",
     "ImageDecodeError",
     "Origin",
+    "ParentMetadata",
     "VideoMetadata",
     "decode_base64_image",
     "decode_image_bytes",

@@ -65,15 +65,19 @@ class ExecutionEngine:
         profiler: Profiler | None = None,
         *,
         allow_url_input: bool = False,
+        allow_python_blocks: bool | None = None,
         enable_profiling: bool = False,
         registry: BlockRegistry | None = None,
     ) -> ExecutionEngine:
         """Compile ``workflow_definition`` (bare or ``{"specification": ...}``) into an engine.
 
         File paths and URLs as image inputs are refused unless ``prevent_local_images_loading``
-        is False or ``allow_url_input`` is True.
+        is False or ``allow_url_input`` is True. Inline Python blocks are refused unless
+        ``allow_python_blocks`` is True (or None with ``VISIONFLOW_ALLOW_PYTHON_BLOCKS=1``).
         """
-        plan = compile_workflow(dict(workflow_definition), registry=registry)
+        plan = compile_workflow(
+            dict(workflow_definition), registry=registry, allow_python_blocks=allow_python_blocks
+        )
         if enable_profiling and profiler is None:
             profiler = Profiler()
         return cls(
@@ -182,12 +186,14 @@ class Workflow:
         max_concurrent_steps: int = 1,
         allow_file_input: bool = True,
         allow_url_input: bool = False,
+        allow_python_blocks: bool | None = None,
         enable_profiling: bool = False,
     ) -> Workflow:
         """Compile a definition given as a dict or as the path of a JSON file.
 
         Local file paths are accepted as image inputs (this is your own process);
-        URLs only with ``allow_url_input=True``.
+        URLs only with ``allow_url_input=True``; inline Python blocks only with
+        ``allow_python_blocks=True`` (or ``VISIONFLOW_ALLOW_PYTHON_BLOCKS=1``).
         """
         source = None
         if isinstance(definition, (str, Path)):
@@ -199,6 +205,7 @@ class Workflow:
             max_concurrent_steps=max_concurrent_steps,
             prevent_local_images_loading=not allow_file_input,
             allow_url_input=allow_url_input,
+            allow_python_blocks=allow_python_blocks,
             enable_profiling=enable_profiling,
         )
         return cls(engine, source)
