@@ -42,7 +42,7 @@ def main(names: list[str]) -> None:
         stored = json.loads(path.read_text())
         stored["expected"] = fixtures.normalize(json.loads(json.dumps(result, default=str)))
         path.write_text(json.dumps(stored, indent=1) + "\n")
-        print(f"{path.name}: {len(fixture['expected'])} result(s)")
+        print(f"{path.name}: {len(stored['expected'])} result(s)")
 
 
 if __name__ == "__main__":

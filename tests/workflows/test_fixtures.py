@@ -4,15 +4,15 @@ reference engine's output (ids and JPEG bytes aside)."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 from fixtures import REPO, fixture_paths, load, normalize, runtime_inputs
+from typer.testing import CliRunner
 
 import visionflow
+from visionflow.cli import app
 
 PATHS = fixture_paths()
 
@@ -66,16 +66,13 @@ def _cli_args(fixture: dict[str, Any], tmp_path: Path) -> list[str] | None:
 
 @pytest.mark.parametrize("path", PATHS, ids=_ids(PATHS))
 def test_cli(path: Path, tmp_path: Path) -> None:
+    """The command line's own code (arguments, inputs, JSON printing), run in-process;
+    tests/cli runs it as a subprocess too."""
     fixture = load(path)
     args = _cli_args(fixture, tmp_path)
     assert args is not None, "fixture inputs must be expressible on the command line"
     workflow_file = tmp_path / "workflow.json"
     workflow_file.write_text(json.dumps(fixture["specification"]))
-    completed = subprocess.run(
-        [sys.executable, "-m", "visionflow.cli", "run", str(workflow_file), *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert completed.returncode == 0, completed.stderr
-    assert normalize(json.loads(completed.stdout)) == fixture["expected"]
+    result = CliRunner().invoke(app, ["run", str(workflow_file), *args])
+    assert result.exit_code == 0, result.output
+    assert normalize(json.loads(result.stdout)) == fixture["expected"]

@@ -33,6 +33,7 @@ from visionflow.blocks.dynamic import (
     refuse_python_blocks,
 )
 from visionflow.blocks.registry import BlockEntry, BlockRegistry, default_registry
+from visionflow.compiler.inner_workflows import has_inner_workflows, inline_with_locations
 from visionflow.compiler.plan import INPUT_LINEAGE, Binding, InputNode, OutputNode, Plan, StepNode
 from visionflow.errors import CompileError, ErrorDetail, VisionflowError
 from visionflow.spec.document import (
@@ -102,9 +103,16 @@ class _Compiler:
         self.registry = registry
         self.details: list[ErrorDetail] = []
         self.local_blocks: dict[str, BlockEntry] = {}
+        self.locations: list[str] = []
 
     # -- driver -----------------------------------------------------------------------------
+    def _at(self, index: int) -> str:
+        """Where step ``index`` was written (inside a child for inlined inner workflows)."""
+        return self.locations[index] if index < len(self.locations) else f"steps[{index}]"
+
     def compile(self) -> Plan:
+        if has_inner_workflows(self.document):
+            self.document, self.locations = inline_with_locations(self.document)
         spec = WorkflowSpec.parse(self.document)
         self.local_blocks = {
             block.manifest.identifier(): BlockEntry(
@@ -204,7 +212,7 @@ class _Compiler:
                 self._error(
                     "compile.unknown_block",
                     error.message,
-                    f"steps[{index}].type",
+                    f"{self._at(index)}.type",
                     step=name,
                     block_type=block_type,
                     property_name="type",
@@ -215,7 +223,7 @@ class _Compiler:
                 entries[name] = entry
             except ValidationError as error:
                 for detail in validation_error_details(
-                    error, code="compile.invalid_step", prefix=("steps", index), step=name
+                    error, code="compile.invalid_step", prefix=(self._at(index),), step=name
                 ):
                     self.details.append(
                         ErrorDetail(
@@ -255,7 +263,7 @@ class _Compiler:
                 for selector in binding.selectors:
                     if not selector.is_step:
                         continue
-                    loc = f"steps[{index}].{binding.field}"
+                    loc = f"{self._at(index)}.{binding.field}"
                     if selector.name not in manifests:
                         self._dangling(selector, loc, name, list(manifests), "step")
                     elif selector.name == name:
@@ -299,7 +307,7 @@ class _Compiler:
                 continue
             specs = type(manifests[name]).field_specs()
             for binding in bindings[name]:
-                loc = f"steps[{index}].{binding.field}"
+                loc = f"{self._at(index)}.{binding.field}"
                 accepted = specs[binding.field].selector_kinds or ("*",)
                 for selector in binding.selectors:
                     if selector.is_step:
@@ -423,7 +431,7 @@ class _Compiler:
                             f"step '{name}' field '{binding.field}' expects data nested "
                             f"{binding.offset} level(s) deeper than the step, but "
                             f"'{selector.raw}' has dimensionality {dim}",
-                            f"steps[{index}].{binding.field}",
+                            f"{self._at(index)}.{binding.field}",
                             step=name,
                             property_name=binding.field,
                         )
@@ -437,7 +445,7 @@ class _Compiler:
                     f"step '{name}' ({cls.identifier()}) changes dimensionality by {offset:+d} "
                     "but receives no batch data (images or batch inputs); connect its data "
                     "field to a batch-oriented value",
-                    f"steps[{index}]",
+                    f"{self._at(index)}",
                     step=name,
                 )
             if dimensionality + offset < 0:
@@ -458,7 +466,7 @@ class _Compiler:
                         f"{parent_node.dimensionality}, but step '{name}' runs at "
                         f"dimensionality {dimensionality}; a step can only be gated by a "
                         "condition at its own level or above",
-                        f"steps[{index}]",
+                        f"{self._at(index)}",
                         step=name,
                     )
             either = frozenset(cls.batch_or_scalar_fields)
@@ -539,7 +547,7 @@ class _Compiler:
             self._error(
                 code,
                 f"step '{name}' mixes batches that do not line up: {detail}; {why}",
-                f"steps[{index}].{field_name}",
+                f"{self._at(index)}.{field_name}",
                 step=name,
                 property_name=field_name,
             )
@@ -569,7 +577,7 @@ class _Compiler:
                         "compile.batch_field",
                         f"step '{name}' field '{binding.field}' takes a single value, but "
                         f"'{selector.raw}' is a batch (one value per image)",
-                        f"steps[{index}].{binding.field}",
+                        f"{self._at(index)}.{binding.field}",
                         step=name,
                         property_name=binding.field,
                     )
