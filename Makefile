@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: demo test lint bench bench-reference install clean
+.PHONY: demo test lint bench bench-reference docs install clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -40,6 +40,9 @@ bench-reference:
 	$(REFERENCE_VENV)/bin/python -m pip install --quiet "torch==2.14.1" "torchvision==0.29.1" \
 		"roboflow-workflows==0.2.14"
 	$(MAKE) bench
+
+docs: install
+	$(BIN)/python scripts/generate_block_docs.py
 
 clean:
 	rm -rf $(VENV) out .pytest_cache .mypy_cache .ruff_cache
