@@ -454,3 +454,18 @@ def test_static_crops_through_the_engine(step: dict, expected_shape: Any) -> Non
         assert row["crop"] is None
     else:
         assert row["crop"].numpy_image.shape[:2] == expected_shape
+
+
+def test_mask_opacity_accepts_a_selector() -> None:
+    from visionflow.blocks.transformations.crops import DynamicCropManifest
+
+    manifest = DynamicCropManifest.model_validate(
+        {"type": "Crop", "name": "c", "image": "$inputs.image", "predictions": "$inputs.p",
+         "mask_opacity": "$inputs.opacity"}
+    )
+    assert manifest.mask_opacity == "$inputs.opacity"
+    with pytest.raises(ValueError):
+        DynamicCropManifest.model_validate(
+            {"type": "Crop", "name": "c", "image": "$inputs.image", "predictions": "$inputs.p",
+             "mask_opacity": 1.5}
+        )

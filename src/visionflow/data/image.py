@@ -209,6 +209,20 @@ class Image:
             self._base64 = base64.b64encode(self.jpeg_bytes()).decode("ascii")
         return self._base64
 
+    def encoded_bytes(self) -> bytes | None:
+        """The bytes the image arrived as (JPEG, PNG with transparency...), when it did."""
+        if self._bytes is not None:
+            return self._bytes
+        if self._base64 is not None:
+            value = (
+                self._base64.split(",", 1)[-1] if self._base64.startswith("data:") else self._base64
+            )
+            try:
+                return base64.b64decode(value)
+            except (binascii.Error, ValueError):
+                return None
+        return None
+
     def jpeg_bytes(self, quality: int = 95) -> bytes:
         if self._bytes is not None and self._bytes[:3] == b"\xff\xd8\xff":
             return self._bytes

@@ -71,10 +71,9 @@ class DynamicCropManifest(BlockManifest):
         examples=["$steps.my_object_detection_model.predictions"],
         validation_alias=AliasChoices("predictions", "detections"),
     )
-    mask_opacity: Union[DataSelector(FLOAT_ZERO_TO_ONE_KIND), float] = Field(
+    # the bounds go on the literal only: a selector is a string and has none
+    mask_opacity: Union[DataSelector(FLOAT_ZERO_TO_ONE_KIND), FloatZeroToOne] = Field(
         default=0.0,
-        ge=0.0,
-        le=1.0,
         description=(
             "With segmentation masks: how strongly pixels outside the mask are replaced by "
             "`background_color` (0 keeps the crop unchanged, 1 replaces them fully)."

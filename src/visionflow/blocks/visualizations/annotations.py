@@ -7,8 +7,6 @@ models' predictions, and icons (a watermark, or one icon per detection).
 
 from __future__ import annotations
 
-import base64
-import binascii
 from typing import Any, Literal, Optional, Union
 
 import cv2
@@ -437,7 +435,7 @@ def icon_with_alpha(icon: Image) -> np.ndarray:
 
     Decoded images lose their alpha channel, so it is recovered from the encoded input.
     """
-    encoded = _encoded_source(icon)
+    encoded = icon.encoded_bytes()
     if encoded is not None:
         decoded = cv2.imdecode(np.frombuffer(encoded, np.uint8), cv2.IMREAD_UNCHANGED)
         if decoded is not None and decoded.ndim == 3 and decoded.shape[2] == 4:
@@ -447,20 +445,6 @@ def icon_with_alpha(icon: Image) -> np.ndarray:
     pixels = icon.numpy_image
     alpha = np.full(pixels.shape[:2] + (1,), 255, dtype=np.uint8)
     return np.concatenate([pixels, alpha], axis=2)
-
-
-def _encoded_source(icon: Image) -> bytes | None:
-    # Image keeps the bytes or base64 text it was decoded from (it has no public accessor).
-    raw = getattr(icon, "_bytes", None)
-    if raw is not None:
-        return bytes(raw)
-    text = getattr(icon, "_base64", None)
-    if not text:
-        return None
-    try:
-        return base64.b64decode(text)
-    except (binascii.Error, ValueError):
-        return None
 
 
 def overlay_icon(scene: np.ndarray, icon: np.ndarray, x: int, y: int) -> None:
