@@ -212,7 +212,9 @@ def _expand(
 def _input_replacements(
     name: str, child: dict[str, Any], bindings: dict[str, Any], loc: str
 ) -> dict[str, Any]:
-    declared = {i.get("name"): i for i in child["inputs"] if isinstance(i, dict)}
+    declared: dict[str, dict[str, Any]] = {
+        str(i["name"]): i for i in child["inputs"] if isinstance(i, dict) and i.get("name")
+    }
     unknown = sorted(set(bindings) - set(declared))
     if unknown:
         raise CompileError(
@@ -222,7 +224,7 @@ def _input_replacements(
             loc=f"{loc}.parameter_bindings",
         )
     replacements = dict(bindings)
-    missing = []
+    missing: list[str] = []
     for input_name, definition in declared.items():
         if input_name in bindings:
             continue
