@@ -99,7 +99,8 @@ def test_text_display_box(text, overrides, box) -> None:
     # the box is black, the text white
     assert (out.numpy_image[changed] == 0).all(axis=1).any()
     if text:
-        assert (out.numpy_image[changed] == 255).all(axis=1).any()
+        # anti-aliased strokes: bright, not always pure white at small scales
+        assert (out.numpy_image[changed] > 200).all(axis=1).any()
 
 
 def test_text_display_interpolates_parameters_through_operations() -> None:
@@ -124,8 +125,8 @@ def test_text_display_alignment_moves_short_lines() -> None:
     left = _display(texts, text_align="left")[1].numpy_image
     right = _display(texts, text_align="right")[1].numpy_image
     first_line = (slice(15, 30), slice(0, 200))
-    assert np.nonzero(np.any(left[first_line] == 255, axis=2))[1].max() < 40
-    assert np.nonzero(np.any(right[first_line] == 255, axis=2))[1].min() > 60
+    assert np.nonzero(np.any(left[first_line] > 200, axis=2))[1].max() < 40
+    assert np.nonzero(np.any(right[first_line] > 200, axis=2))[1].min() > 60
 
 
 def test_text_display_layout_helpers() -> None:
