@@ -460,12 +460,22 @@ def test_mask_opacity_accepts_a_selector() -> None:
     from visionflow.blocks.transformations.crops import DynamicCropManifest
 
     manifest = DynamicCropManifest.model_validate(
-        {"type": "Crop", "name": "c", "image": "$inputs.image", "predictions": "$inputs.p",
-         "mask_opacity": "$inputs.opacity"}
+        {
+            "type": "Crop",
+            "name": "c",
+            "image": "$inputs.image",
+            "predictions": "$inputs.p",
+            "mask_opacity": "$inputs.opacity",
+        }
     )
     assert manifest.mask_opacity == "$inputs.opacity"
     with pytest.raises(ValueError):
         DynamicCropManifest.model_validate(
-            {"type": "Crop", "name": "c", "image": "$inputs.image", "predictions": "$inputs.p",
-             "mask_opacity": 1.5}
+            {
+                "type": "Crop",
+                "name": "c",
+                "image": "$inputs.image",
+                "predictions": "$inputs.p",
+                "mask_opacity": 1.5,
+            }
         )

@@ -33,8 +33,10 @@ def blocks_markdown(registry: BlockRegistry) -> str:
     by_category: dict[str, list[BlockEntry]] = {}
     for entry in entries:
         by_category.setdefault(entry.manifest.block_info.category, []).append(entry)
-    order = sorted(by_category, key=lambda c: (list(_CATEGORY_TITLES).index(c)
-                                               if c in _CATEGORY_TITLES else 99, c))
+    order = sorted(
+        by_category,
+        key=lambda c: (list(_CATEGORY_TITLES).index(c) if c in _CATEGORY_TITLES else 99, c),
+    )
     lines = [
         "# Blocks",
         "",
@@ -48,10 +50,15 @@ def blocks_markdown(registry: BlockRegistry) -> str:
     ]
     for category in order:
         title = _CATEGORY_TITLES.get(category, category.replace("_", " ").capitalize())
-        lines.append(f"- [{title}](#{_anchor(title)}): "
-                     + ", ".join(f"`{e.identifier}`" for e in by_category[category]))
+        lines.append(
+            f"- [{title}](#{_anchor(title)}): "
+            + ", ".join(f"`{e.identifier}`" for e in by_category[category])
+        )
     for category in order:
-        lines += ["", f"## {_CATEGORY_TITLES.get(category, category.replace('_', ' ').capitalize())}"]
+        lines += [
+            "",
+            f"## {_CATEGORY_TITLES.get(category, category.replace('_', ' ').capitalize())}",
+        ]
         for entry in by_category[category]:
             lines += [""] + _block_section(entry)
     return "\n".join(lines) + "\n"
@@ -69,8 +76,11 @@ def _block_section(entry: BlockEntry) -> list[str]:
         facts.append("Aliases: " + ", ".join(f"`{a}`" for a in entry.aliases) + ".")
     offset = manifest.output_dimensionality_offset
     if offset:
-        facts.append("Outputs one level deeper (one element per item)." if offset > 0
-                     else "Outputs one level up (one element per parent).")
+        facts.append(
+            "Outputs one level deeper (one element per item)."
+            if offset > 0
+            else "Outputs one level up (one element per parent)."
+        )
     if manifest.is_flow_control:
         facts.append("Flow control: decides which steps run next.")
     lines = [f"### `{entry.identifier}`", "", f"**{info.name}**: {info.short}"]
@@ -86,8 +96,12 @@ def _block_section(entry: BlockEntry) -> list[str]:
             f"| {_default(field)} | {_cell(field.description or '')} |"
         )
     outputs = manifest.outputs
-    lines += ["", "Outputs: " + (", ".join(
-        f"`{o.name}` ({', '.join(o.kinds)})" for o in outputs) if outputs else "none") + "."]
+    lines += [
+        "",
+        "Outputs: "
+        + (", ".join(f"`{o.name}` ({', '.join(o.kinds)})" for o in outputs) if outputs else "none")
+        + ".",
+    ]
     return lines
 
 

@@ -115,7 +115,7 @@ def mask_to_polygon(mask: np.ndarray) -> np.ndarray | None:
     if len(contours) > 1:
         # Speckles or holes: the wire format has room for one polygon, keep the biggest.
         logger.debug("mask has %d contours; serializing the largest", len(contours))
-    contour = max(contours, key=cv2.contourArea).reshape(-1, 2)
+    contour: np.ndarray = max(contours, key=cv2.contourArea).reshape(-1, 2)
     missing = MIN_POLYGON_POINT_COUNT - len(contour)
     if missing > 0:
         contour = np.concatenate([contour, np.repeat(contour[-1:], missing, axis=0)])

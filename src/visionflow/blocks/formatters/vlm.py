@@ -332,7 +332,7 @@ def parse_florence2(
     count = len(detections)
     names = detections.data.get(CLASS_NAME_KEY)
     labels = list(names) if names is not None else ["unknown"] * count
-    class_id = np.zeros(count, dtype=int)
+    class_id: np.ndarray = np.zeros(count, dtype=int)
     if task == "<REGION_PROPOSAL>":
         detections.data[CLASS_NAME_KEY] = np.array(["roi"] * count)
     elif task in ("<OD>", "<CAPTION_TO_PHRASE_GROUNDING>"):

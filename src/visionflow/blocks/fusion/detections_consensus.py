@@ -393,7 +393,7 @@ _CLASS_SELECTORS: dict[str, Callable[[sv.Detections], tuple[str, int]]] = {
 }
 
 _BOX_AGGREGATORS: dict[str, Callable[[sv.Detections], np.ndarray]] = {
-    "average": lambda g: np.mean(g.xyxy, axis=0),
+    "average": lambda g: np.mean(np.asarray(g.xyxy, dtype=float), axis=0),
     "max": lambda g: g.xyxy[_first_index(g.area.astype(float).tolist(), max)],
     "min": lambda g: g.xyxy[_first_index(g.area.astype(float).tolist(), min)],
 }

@@ -64,8 +64,8 @@ def slice_offsets_v2(
     slice_width = min(slice_wh[0], image_width)
     slice_height = min(slice_wh[1], image_height)
     width_stride, height_stride = _strides((slice_width, slice_height), overlap_ratio_wh)
-    xs = np.arange(0, image_width, width_stride)
-    ys = np.arange(0, image_height, height_stride)
+    xs: np.ndarray = np.arange(0, image_width, width_stride)
+    ys: np.ndarray = np.arange(0, image_height, height_stride)
     # how far each slice would stick out past the right / bottom edge
     xs = xs - np.clip(xs + slice_width - image_width, 0, slice_width)
     ys = ys - np.clip(ys + slice_height - image_height, 0, slice_height)

@@ -107,8 +107,9 @@ def stitch_pixels(
     pasted at the origin and the first warped around it (the reference's arrangement).
     """
     sift = cv2.SIFT.create()
-    keypoints_1, descriptors_1 = sift.detectAndCompute(image1, None)
-    keypoints_2, descriptors_2 = sift.detectAndCompute(image2, None)
+    # no mask: every pixel may hold a keypoint (the stubs omit None, OpenCV accepts it)
+    keypoints_1, descriptors_1 = sift.detectAndCompute(image1, None)  # type: ignore[call-overload]
+    keypoints_2, descriptors_2 = sift.detectAndCompute(image2, None)  # type: ignore[call-overload]
     if descriptors_1 is None or descriptors_2 is None:
         raise ValueError("an image has no keypoints to match (too little texture)")
     matches = cv2.BFMatcher.create().knnMatch(descriptors_1, descriptors_2, k=k)
