@@ -17,12 +17,12 @@ from typing import Any
 import cv2
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _common import ms, print_table, write_results  # noqa: E402
+from _common import ms, print_table, write_results
 
-from visionflow import ExecutionEngine  # noqa: E402
-from visionflow.models.defaults import CLASSIFIER_ID, DETECTOR_ID, prepare_default_models  # noqa: E402
-from visionflow.models.manager import default_model_manager  # noqa: E402
-from visionflow.models.store import ModelStore  # noqa: E402
+from visionflow import ExecutionEngine
+from visionflow.models.defaults import CLASSIFIER_ID, DETECTOR_ID, prepare_default_models
+from visionflow.models.manager import default_model_manager
+from visionflow.models.store import ModelStore
 
 REPO = Path(__file__).resolve().parents[1]
 PHOTOS = ["dog.jpg", "horses.jpg", "eagle.jpg"]

@@ -40,7 +40,7 @@ def main(names: list[str]) -> None:
             runtime_parameters=fixtures.runtime_inputs(fixture["inputs"]), serialize_results=True
         )
         stored = json.loads(path.read_text())
-        stored["expected"] = fixtures.normalize(json.loads(json.dumps(result, default=str)))
+        stored["expected"] = fixtures.compared(fixture, json.loads(json.dumps(result, default=str)))
         path.write_text(json.dumps(stored, indent=1) + "\n")
         print(f"{path.name}: {len(stored['expected'])} result(s)")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -16,6 +17,19 @@ register_testing_blocks()
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLES = REPO / "examples"
+#: the default models are built once into this gitignored folder (conversion is deterministic
+#: and checksummed, so a stale cache cannot pass as valid); set before any model is looked up
+MODELS_CACHE = REPO / ".models-cache"
+os.environ["VISIONFLOW_MODELS_DIR"] = str(MODELS_CACHE)
+
+
+@pytest.fixture(scope="session")
+def default_models_dir() -> Path:
+    """A models directory holding ``yolov3-tiny-416`` and ``efficientnet-lite0-224``."""
+    from visionflow.models.defaults import prepare_default_models
+
+    prepare_default_models(MODELS_CACHE)
+    return MODELS_CACHE
 
 
 @pytest.fixture

@@ -60,6 +60,16 @@ def _resolve(value: Any) -> Any:
     return value
 
 
+def compared(fixture: dict[str, Any], result: Any) -> Any:
+    """The normalized result, limited to ``outputs_compared`` when the fixture names them
+    (outputs too large to keep in a fixture, such as 1000-class classifications)."""
+    normalized = normalize(result)
+    keep = fixture.get("outputs_compared")
+    if keep:
+        normalized = [{k: v for k, v in row.items() if k in keep} for row in normalized]
+    return normalized
+
+
 def normalize(value: Any) -> Any:
     """Make outputs comparable: images by size, uuids masked, floats rounded."""
     if isinstance(value, dict):

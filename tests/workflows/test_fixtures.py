@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fixtures import REPO, fixture_paths, load, normalize, runtime_inputs
+from fixtures import REPO, compared, fixture_paths, load, runtime_inputs
 from typer.testing import CliRunner
 
 import visionflow
@@ -26,7 +26,7 @@ def test_python_api(path: Path) -> None:
     fixture = load(path)
     workflow = visionflow.Workflow.load(fixture["specification"])
     result = workflow.run(serialize=True, **runtime_inputs(fixture["inputs"]))
-    assert normalize(result) == fixture["expected"]
+    assert compared(fixture, result) == fixture["expected"]
 
 
 @pytest.mark.parametrize("path", PATHS, ids=_ids(PATHS))
@@ -40,7 +40,7 @@ def test_compat_api_in_parallel(path: Path) -> None:
     result = engine.run(
         runtime_parameters=runtime_inputs(fixture["inputs"]), serialize_results=True
     )
-    assert normalize(result) == fixture["expected"]
+    assert compared(fixture, result) == fixture["expected"]
 
 
 def _cli_args(fixture: dict[str, Any], tmp_path: Path) -> list[str] | None:
@@ -75,4 +75,4 @@ def test_cli(path: Path, tmp_path: Path) -> None:
     workflow_file.write_text(json.dumps(fixture["specification"]))
     result = CliRunner().invoke(app, ["run", str(workflow_file), *args])
     assert result.exit_code == 0, result.output
-    assert normalize(json.loads(result.stdout)) == fixture["expected"]
+    assert compared(fixture, json.loads(result.stdout)) == fixture["expected"]
