@@ -124,7 +124,6 @@ def main() -> None:
             repeat,
         )
         throughput[workers] = len(images) / seconds
-    crops = sum(1 for _, _, feeds in calls[1:])
     print_table(
         f"detect -> crop -> classify on {len(images)} photos ({len(calls)} ONNX Runtime calls)",
         ["what", "value"],

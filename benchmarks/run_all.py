@@ -6,7 +6,13 @@ import runpy
 from pathlib import Path
 
 HERE = Path(__file__).parent
-BENCHMARKS = ["bench_import.py", "bench_compile.py", "bench_engine.py", "bench_python_blocks.py"]
+BENCHMARKS = [
+    "bench_import.py",
+    "bench_compile.py",
+    "bench_engine.py",
+    "bench_python_blocks.py",
+    "bench_models.py",
+]
 
 if __name__ == "__main__":
     for name in BENCHMARKS:
