@@ -1,4 +1,4 @@
-"""The ``visionflow`` command line: run, validate, blocks, models.
+"""The ``visionflow`` command line: run, validate, blocks, models, serve.
 
 Exit codes: 0 success, 1 a runtime failure (a step, an input, a model), 2 an invalid definition
 or a usage error.
@@ -158,6 +158,29 @@ def demo(
         raise _fail(error) from None
 
 
+@app.command()
+def serve(
+    host: Annotated[
+        str | None,
+        typer.Option(help="Interface to bind (default 127.0.0.1: this machine only)."),
+    ] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default 9001).")] = None,
+    workers: Annotated[int | None, typer.Option(help="Worker processes (default 1).")] = None,
+    config: Annotated[
+        Path | None,
+        typer.Option(help="Settings file (JSON or TOML); also VISIONFLOW_CONFIG."),
+    ] = None,
+) -> None:
+    """Serve the HTTP API (the inference-sdk client works against it unchanged)."""
+    from visionflow.cli._serve import serve_command
+
+    try:
+        serve_command(host, port, workers, config)
+    except ValueError as error:  # settings that cannot be used (pydantic errors included)
+        _console(stderr=True).print(f"[bold red]invalid settings[/]: {error}")
+        raise typer.Exit(EXIT_INVALID) from None
+
+
 def _register_models_app() -> None:
     # the sub-app module imports only typer; the store and ONNX Runtime load inside its commands
     from visionflow.cli._models import models_app
@@ -170,6 +193,20 @@ def _register_models_app() -> None:
 
 
 _register_models_app()
+
+
+def _register_workflows_app() -> None:
+    # the sub-app module imports only typer; the store and the compiler load inside its commands
+    from visionflow.cli._workflows import workflows_app
+
+    app.add_typer(
+        workflows_app,
+        name="workflows",
+        help="Manage saved workflows: save, list, show, delete, import a folder.",
+    )
+
+
+_register_workflows_app()
 
 
 class _UsageError(Exception):
