@@ -12,6 +12,7 @@ BENCHMARKS = [
     "bench_engine.py",
     "bench_python_blocks.py",
     "bench_models.py",
+    "bench_server.py",
 ]
 
 if __name__ == "__main__":

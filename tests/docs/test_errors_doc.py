@@ -6,7 +6,9 @@ import re
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
-CODE_RE = re.compile(r'"((?:spec|compile|input|step|model|source|uql|server|visionflow)\.[a-z_]+)"')
+CODE_RE = re.compile(
+    r'"((?:spec|compile|input|step|model|source|uql|server|client|visionflow)\.[a-z_]+)"'
+)
 NOT_CODES = {"visionflow.blocks"}  # the entry-point group
 
 

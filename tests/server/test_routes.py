@@ -184,3 +184,24 @@ def test_engines_are_reused_across_requests(server: RunningServer, http: httpx.C
     for _ in range(3):
         http.post("/workflows/run", json=body)
     assert len(service.engines) == before
+
+
+def test_the_app_serves_again_after_its_lifespan_ended(tmp_path) -> None:
+    """Embedding apps and test clients may run the lifespan twice: runs must still work."""
+    from fastapi.testclient import TestClient
+
+    from visionflow.server.app import create_app
+    from visionflow.server.settings import ServerSettings
+
+    app = create_app(ServerSettings(home=tmp_path))
+    document = {
+        "version": "1.0",
+        "inputs": [{"type": "WorkflowParameter", "name": "x", "default_value": 2}],
+        "steps": [],
+        "outputs": [{"type": "JsonField", "name": "x", "selector": "$inputs.x"}],
+    }
+    for _ in range(2):
+        with TestClient(app) as client:
+            answer = client.post("/workflows/run", json={"specification": document, "inputs": {}})
+            assert answer.status_code == 200, answer.text
+            assert answer.json()["outputs"] == [{"x": 2}]

@@ -94,7 +94,8 @@ class RunPool:
         metrics: Metrics,
         retry_after_s: int = 1,
     ) -> None:
-        self._executor = ThreadPoolExecutor(max_concurrent, thread_name_prefix="visionflow-run")
+        self._max_concurrent = max_concurrent
+        self._executor: ThreadPoolExecutor | None = None
         self._capacity = max_concurrent + max_queued
         self._timeout = timeout_s
         self._metrics = metrics
@@ -116,7 +117,7 @@ class RunPool:
             self._pending += 1
         self._metrics.add_in_flight(1)
         try:
-            future: Future[T] = self._executor.submit(job, *args)
+            future: Future[T] = self._workers().submit(job, *args)
         except BaseException:
             self._release(None)
             raise
@@ -133,8 +134,21 @@ class RunPool:
             self._pending -= 1
         self._metrics.add_in_flight(-1)
 
+    def _workers(self) -> ThreadPoolExecutor:
+        # created on first use, and again after a shutdown: an app's lifespan may run twice
+        # (tests, embedding), and a closed pool must not turn every later run into a 500
+        with self._lock:
+            if self._executor is None:
+                self._executor = ThreadPoolExecutor(
+                    self._max_concurrent, thread_name_prefix="visionflow-run"
+                )
+            return self._executor
+
     def shutdown(self) -> None:
-        self._executor.shutdown(wait=False, cancel_futures=True)
+        with self._lock:
+            executor, self._executor = self._executor, None
+        if executor is not None:
+            executor.shutdown(wait=False, cancel_futures=True)
 
 
 __all__ = ["EngineCache", "RunPool"]
