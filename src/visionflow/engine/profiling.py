@@ -8,14 +8,19 @@ from __future__ import annotations
 import os
 import threading
 import time
+from collections import deque
 from typing import Any
 
 
 class Profiler:
-    """Collects complete events (``ph: "X"``) for steps and whole runs."""
+    """Collects complete events (``ph: "X"``) for steps and whole runs.
 
-    def __init__(self) -> None:
-        self._events: list[dict[str, Any]] = []
+    Keeps the newest ``max_events`` until exported, so a profiler left on in a long-running
+    process cannot grow without bound.
+    """
+
+    def __init__(self, max_events: int = 100_000) -> None:
+        self._events: deque[dict[str, Any]] = deque(maxlen=max_events)
         self._lock = threading.Lock()
         self._origin = time.perf_counter()
         self._pid = os.getpid()
