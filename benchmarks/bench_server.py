@@ -37,7 +37,8 @@ STARTUP_TIMEOUT_S = 90.0
 
 TRIVIAL = {
     "version": "1.0",
-    "inputs": [{"type": "WorkflowParameter", "name": "value", "default_value": 1}],
+    # a batch input: the reference refuses a parameter in property_definition's data field
+    "inputs": [{"type": "WorkflowBatchInput", "name": "value", "kind": ["integer"]}],
     "steps": [
         {
             "type": "roboflow_core/property_definition@v1",
@@ -60,7 +61,11 @@ uvicorn.run(create_app(settings), host="127.0.0.1", port=int(sys.argv[1]),
 
 # the reference's own server (as its docker image builds it), in the reference's environment
 REFERENCE_SERVER = """
-import sys, uvicorn
+import os, sys, tempfile, uvicorn
+# its app mounts a landing page from ./inference/landing/out/static (built only in its image)
+os.chdir(tempfile.mkdtemp())
+for folder in ("static", "_next/static"):
+    os.makedirs(f"inference/landing/out/{folder}", exist_ok=True)
 from inference.core.interfaces.http.http_api import HttpInterface
 from inference.core.managers.base import ModelManager
 from inference.core.registries.roboflow import RoboflowModelRegistry
@@ -201,7 +206,8 @@ def main() -> None:
     python = reference_python()
     reference = None
     if python is not None:
-        # the reference has none of our local models: the trivial document only
+        # the reference has none of our local models: the trivial document only ("-" for the
+        # others in the table)
         with server_process(python, REFERENCE_SERVER) as url:
             reference = measure(url, {"trivial": cases["trivial"]})
 
@@ -214,7 +220,7 @@ def main() -> None:
             rows.append([
                 name, level["concurrency"], f"{level['rps']:.0f}", ms(level["p50_s"]),
                 ms(level["p99_s"]), f"{level['p99_over_p50']:.1f}", level["errors"],
-                ms(ref["p50_s"]) if ref else "not installed",
+                ms(ref["p50_s"]) if ref else ("-" if reference else "not installed"),
             ])  # fmt: skip
     print_table(
         "Server on loopback: POST /workflows/run (separate load processes, keep-alive)",
