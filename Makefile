@@ -36,13 +36,13 @@ lint: install
 bench: install
 	$(BIN)/python benchmarks/run_all.py
 
-# The reference engine (roboflow-workflows, with torch: several GB) in its own environment, so
-# that `make bench` measures it side by side. Optional; nothing else needs it.
+# The reference (its server `inference` and engine roboflow-workflows, with torch: several GB)
+# in its own environment, so that `make bench` measures it side by side. Optional.
 REFERENCE_VENV := benchmarks/.reference-venv
 bench-reference:
 	test -x $(REFERENCE_VENV)/bin/python || $(PYTHON) -m venv $(REFERENCE_VENV)
 	$(REFERENCE_VENV)/bin/python -m pip install --quiet "torch==2.14.1" "torchvision==0.29.1" \
-		"roboflow-workflows==0.2.14"
+		"inference[http]==1.8.3" uvicorn
 	$(MAKE) bench
 
 docs: install
